@@ -1,0 +1,435 @@
+/*
+ * journal.c - writing the run record, the JSON Lines file every other
+ * output is computed from.
+ *
+ * Line 1 is the `run` header (suite, targets, configuration hash, gates),
+ * then one `result` line per (case, target, repeat) in the order results
+ * arrive, then a closing `summary` line. Lines are built straight into a
+ * buffer (no JSON tree per result) and pushed to the file once per batch of
+ * finished requests, so a killed run loses at most what was in flight.
+ * The format is documented in the README; its version is `format`.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RECORD_FORMAT 1
+
+struct assay__journal {
+    FILE *file;
+    char *path;
+    assay__buf line;
+};
+
+static assay_status write_error(const assay__journal *j, int e,
+                                assay_error *err)
+{
+    return assay__error(err, ASSAY_ERR_IO, j->path, 0, 0,
+                        "cannot write the run record: %s", strerror(e));
+}
+
+assay_status assay__journal_open(const char *path, assay__journal **out,
+                                 assay_error *err)
+{
+    *out = NULL;
+    assay__journal *j = calloc(1, sizeof *j);
+    if (!j || !(j->path = strdup(path))) {
+        free(j);
+        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
+                            "out of memory");
+    }
+    assay__buf_init(&j->line, 0);
+    j->file = fopen(path, "wb");
+    if (!j->file) {
+        int e = errno;
+        assay__error(err, ASSAY_ERR_IO, path, 0, 0,
+                     "cannot create the run record: %s", strerror(e));
+        free(j->path);
+        free(j);
+        return ASSAY_ERR_IO;
+    }
+    *out = j;
+    return ASSAY_OK;
+}
+
+assay_status assay__journal_flush(assay__journal *j, assay_error *err)
+{
+    if (fflush(j->file) != 0 || ferror(j->file))
+        return write_error(j, errno, err);
+    return ASSAY_OK;
+}
+
+assay_status assay__journal_close(assay__journal *j, assay_error *err)
+{
+    if (!j)
+        return ASSAY_OK;
+    assay_status st = assay__journal_flush(j, err);
+    if (fclose(j->file) != 0 && st == ASSAY_OK)
+        st = write_error(j, errno, err);
+    assay__buf_release(&j->line);
+    free(j->path);
+    free(j);
+    return st;
+}
+
+/* Hands the finished line to stdio; it reaches the file at the next flush. */
+static assay_status emit(assay__journal *j, assay_error *err)
+{
+    assay_status st = assay__buf_putc(&j->line, '\n');
+    if (st != ASSAY_OK)
+        return assay__error(err, st, j->path, 0, 0,
+                            "a result line is too large to write");
+    if (fwrite(j->line.data, 1, j->line.len, j->file) != j->line.len)
+        return write_error(j, errno, err);
+    assay__buf_reset(&j->line);
+    return ASSAY_OK;
+}
+
+/* ------------------------------------------------------------ fields */
+
+/* Each helper appends `,"name":value`; the caller opens the object. */
+static assay_status put_key(assay__buf *b, const char *key)
+{
+    assay_status st = assay__buf_putc(b, ',');
+    if (st == ASSAY_OK)
+        st = assay__text_put_json_string(b, key, strlen(key));
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, ':');
+    return st;
+}
+
+static assay_status put_str(assay__buf *b, const char *key, const char *v)
+{
+    assay_status st = put_key(b, key);
+    if (st != ASSAY_OK)
+        return st;
+    if (!v)
+        return assay__buf_puts(b, "null");
+    return assay__text_put_json_string(b, v, strlen(v));
+}
+
+/* An optional text: a string when non-empty, null when not known. */
+static assay_status put_opt_str(assay__buf *b, const char *key, const char *v)
+{
+    return put_str(b, key, v && *v ? v : NULL);
+}
+
+static assay_status put_num(assay__buf *b, const char *key, double v)
+{
+    assay_status st = put_key(b, key);
+    if (st == ASSAY_OK)
+        st = assay__text_put_double(b, v); /* NaN is written as null */
+    return st;
+}
+
+/* A count the server may not have reported (negative: unknown). */
+static assay_status put_count(assay__buf *b, const char *key, long v)
+{
+    assay_status st = put_key(b, key);
+    if (st != ASSAY_OK)
+        return st;
+    return v < 0 ? assay__buf_puts(b, "null") : assay__buf_printf(b, "%ld", v);
+}
+
+static assay_status put_bool(assay__buf *b, const char *key, bool v)
+{
+    assay_status st = put_key(b, key);
+    return st == ASSAY_OK ? assay__buf_puts(b, v ? "true" : "false") : st;
+}
+
+static assay_status put_json(assay__buf *b, const char *key, const cJSON *v)
+{
+    char *text = cJSON_PrintUnformatted(v);
+    if (!text)
+        return ASSAY_ERR_NOMEM;
+    assay_status st = put_key(b, key);
+    if (st == ASSAY_OK)
+        st = assay__buf_puts(b, text);
+    cJSON_free(text);
+    return st;
+}
+
+/* ------------------------------------------------------------ header */
+
+static void utc_now(char *out, size_t size)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static assay_status put_targets(assay__buf *b, const assay_suite *suite,
+                                const char *const *base_urls)
+{
+    assay_status st = put_key(b, "targets");
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '[');
+    for (size_t i = 0; st == ASSAY_OK && i < suite->n_targets; i++) {
+        const assay__target *t = &suite->targets[i];
+        st = assay__buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        if (st == ASSAY_OK)
+            st = assay__text_put_json_string(b, t->name, strlen(t->name));
+        if (st == ASSAY_OK)
+            st = put_str(b, "model", t->model);
+        if (st == ASSAY_OK)
+            st = put_str(b, "base_url", base_urls[i]);
+        if (st == ASSAY_OK)
+            st = put_json(b, "params", t->params);
+        if (st == ASSAY_OK)
+            st = assay__buf_putc(b, '}');
+    }
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, ']');
+    return st;
+}
+
+assay_status assay__journal_header(assay__journal *j, const assay_suite *suite,
+                                   const char *const *base_urls,
+                                   assay_error *err)
+{
+    char started[32];
+    utc_now(started, sizeof started);
+    assay__buf *b = &j->line;
+    cJSON *gates = assay__gates_to_json(&suite->gates);
+    assay_status st = gates ? ASSAY_OK : ASSAY_ERR_NOMEM;
+    if (st == ASSAY_OK)
+        st = assay__buf_printf(b, "{\"type\":\"run\",\"format\":%d",
+                               RECORD_FORMAT);
+    if (st == ASSAY_OK)
+        st = put_str(b, "assay_version", assay_version());
+    if (st == ASSAY_OK)
+        st = put_str(b, "suite", suite->name);
+    if (st == ASSAY_OK)
+        st = put_str(b, "suite_file", suite->path);
+    if (st == ASSAY_OK)
+        st = put_str(b, "config_hash", suite->config_hash);
+    if (st == ASSAY_OK)
+        st = put_str(b, "started", started);
+    if (st == ASSAY_OK)
+        st = put_targets(b, suite, base_urls);
+    if (st == ASSAY_OK)
+        st = put_num(b, "repeat", suite->repeat);
+    if (st == ASSAY_OK)
+        st = put_json(b, "gates", gates);
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '}');
+    cJSON_Delete(gates);
+    if (st != ASSAY_OK) {
+        assay__buf_reset(b);
+        return assay__error(err, st, j->path, 0, 0,
+                            "cannot build the run header: %s",
+                            assay_strerror(st));
+    }
+    st = emit(j, err);
+    return st == ASSAY_OK ? assay__journal_flush(j, err) : st;
+}
+
+/* ------------------------------------------------------------ results */
+
+static assay_status put_checks(assay__buf *b, const assay__result *r)
+{
+    assay_status st = put_key(b, "checks");
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '[');
+    for (size_t i = 0; st == ASSAY_OK && i < r->n_checks; i++) {
+        const assay__check_outcome *c = &r->checks[i];
+        st = assay__buf_puts(b, i ? ",{\"type\":" : "{\"type\":");
+        if (st == ASSAY_OK)
+            st = assay__text_put_json_string(b, c->type, strlen(c->type));
+        if (st == ASSAY_OK)
+            st = put_bool(b, "pass", c->pass);
+        if (st == ASSAY_OK)
+            st = put_num(b, "score", c->score);
+        if (st == ASSAY_OK)
+            st = put_str(b, "reason", c->reason);
+        if (st == ASSAY_OK)
+            st = assay__buf_putc(b, '}');
+    }
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, ']');
+    return st;
+}
+
+static assay_status put_response(assay__buf *b, const assay__response *resp)
+{
+    assay_status st = put_key(b, "output");
+    if (st == ASSAY_OK)
+        st = resp ? assay__text_put_json_string(b, resp->content.data,
+                                                resp->content.len)
+                  : assay__buf_puts(b, "null");
+    if (st == ASSAY_OK)
+        st = put_opt_str(b, "finish_reason", resp ? resp->finish_reason : NULL);
+    if (st == ASSAY_OK)
+        st = put_opt_str(b, "model", resp ? resp->model : NULL);
+    if (st == ASSAY_OK)
+        st = put_opt_str(b, "response_id", resp ? resp->id : NULL);
+    if (st == ASSAY_OK)
+        st = put_opt_str(b, "system_fingerprint",
+                         resp ? resp->system_fingerprint : NULL);
+    return st;
+}
+
+static assay_status put_usage(assay__buf *b, const assay__response *resp)
+{
+    assay_status st = put_key(b, "usage");
+    if (st != ASSAY_OK)
+        return st;
+    if (!resp)
+        return assay__buf_puts(b, "null");
+    st = assay__buf_puts(b, "{\"prompt_tokens\":");
+    if (st == ASSAY_OK)
+        st = resp->prompt_tokens < 0
+                 ? assay__buf_puts(b, "null")
+                 : assay__buf_printf(b, "%ld", resp->prompt_tokens);
+    if (st == ASSAY_OK)
+        st = put_count(b, "completion_tokens", resp->completion_tokens);
+    if (st == ASSAY_OK)
+        st = put_count(b, "total_tokens", resp->total_tokens);
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '}');
+    return st;
+}
+
+static assay_status put_error(assay__buf *b, const assay__result *r)
+{
+    assay_status st = put_key(b, "error");
+    if (st != ASSAY_OK || !r->error_kind)
+        return st == ASSAY_OK ? assay__buf_puts(b, "null") : st;
+    st = assay__buf_puts(b, "{\"kind\":");
+    if (st == ASSAY_OK)
+        st = assay__text_put_json_string(b, r->error_kind,
+                                         strlen(r->error_kind));
+    if (st == ASSAY_OK)
+        st = put_count(b, "status", r->error_status > 0 ? r->error_status : -1);
+    if (st == ASSAY_OK)
+        st = put_str(b, "message", r->error_message);
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '}');
+    return st;
+}
+
+static assay_status build_result(assay__buf *b, const assay__result *r)
+{
+    assay_status st = assay__buf_puts(b, "{\"type\":\"result\"");
+    if (st == ASSAY_OK)
+        st = put_str(b, "case", r->case_id);
+    if (st == ASSAY_OK)
+        st = put_str(b, "target", r->target);
+    if (st == ASSAY_OK)
+        st = put_num(b, "repeat", r->repeat);
+    if (st == ASSAY_OK)
+        st = put_response(b, r->response);
+    if (st == ASSAY_OK)
+        st = r->has_verdict ? put_bool(b, "pass", r->pass)
+                            : put_str(b, "pass", NULL);
+    if (st == ASSAY_OK)
+        st = put_num(b, "score", r->has_verdict ? r->score : NAN);
+    if (st == ASSAY_OK)
+        st = put_checks(b, r);
+    if (st == ASSAY_OK)
+        st = put_num(b, "latency_ms", r->latency_ms < 0 ? NAN : r->latency_ms);
+    if (st == ASSAY_OK)
+        st = put_usage(b, r->response);
+    if (st == ASSAY_OK)
+        st = put_num(b, "attempts", r->attempts);
+    if (st == ASSAY_OK)
+        st = put_bool(b, "cached", false);
+    if (st == ASSAY_OK)
+        st = put_error(b, r);
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '}');
+    return st;
+}
+
+assay_status assay__journal_result(assay__journal *j, const assay__result *r,
+                                   assay_error *err)
+{
+    assay_status st = build_result(&j->line, r);
+    if (st != ASSAY_OK) {
+        assay__buf_reset(&j->line);
+        return assay__error(err, st, j->path, 0, 0,
+                            "cannot build the result line of case '%s': %s",
+                            r->case_id, assay_strerror(st));
+    }
+    return emit(j, err);
+}
+
+/* ------------------------------------------------------------ summary */
+
+static assay_status put_group(assay__buf *b, const assay_summary *s, size_t i)
+{
+    const char *target = assay_summary_group_target(s, i);
+    assay_status st = assay__buf_puts(b, i ? ",{\"target\":" : "{\"target\":");
+    if (st == ASSAY_OK)
+        st = assay__text_put_json_string(b, target, strlen(target));
+    static const struct {
+        const char *key;
+        assay_stat stat;
+    } fields[] = {
+        {"results", ASSAY_STAT_RESULTS},
+        {"passed", ASSAY_STAT_PASSED},
+        {"failed", ASSAY_STAT_FAILED},
+        {"errors", ASSAY_STAT_ERRORS},
+        {"pass_rate", ASSAY_STAT_PASS_RATE},
+        {"pass_rate_low", ASSAY_STAT_PASS_RATE_LOW},
+        {"pass_rate_high", ASSAY_STAT_PASS_RATE_HIGH},
+        {"latency_mean_ms", ASSAY_STAT_LATENCY_MEAN_MS},
+        {"latency_p95_ms", ASSAY_STAT_LATENCY_P95_MS},
+        {"prompt_tokens", ASSAY_STAT_PROMPT_TOKENS},
+        {"completion_tokens", ASSAY_STAT_COMPLETION_TOKENS},
+    };
+    for (size_t f = 0; st == ASSAY_OK && f < sizeof fields / sizeof *fields;
+         f++)
+        st = put_num(b, fields[f].key, assay_summary_stat(s, i, fields[f].stat));
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '}');
+    return st;
+}
+
+static assay_status build_summary(assay__buf *b, const assay_summary *s)
+{
+    assay_status st = assay__buf_puts(b, "{\"type\":\"summary\",\"groups\":[");
+    for (size_t i = 0; st == ASSAY_OK && i < assay_summary_group_count(s); i++)
+        st = put_group(b, s, i);
+    if (st == ASSAY_OK)
+        st = assay__buf_puts(b, "],\"gates\":[");
+    for (size_t i = 0; st == ASSAY_OK && i < assay_summary_gate_count(s);
+         i++) {
+        st = assay__buf_puts(b, i ? ",{\"gate\":" : "{\"gate\":");
+        const char *text = assay_summary_gate_text(s, i);
+        if (st == ASSAY_OK)
+            st = assay__text_put_json_string(b, text, strlen(text));
+        if (st == ASSAY_OK)
+            st = put_bool(b, "pass", assay_summary_gate_passed(s, i));
+        if (st == ASSAY_OK)
+            st = assay__buf_putc(b, '}');
+    }
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, ']');
+    if (st == ASSAY_OK)
+        st = put_bool(b, "pass", assay_summary_passed(s));
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '}');
+    return st;
+}
+
+assay_status assay__journal_summary(assay__journal *j,
+                                    const assay_summary *summary,
+                                    assay_error *err)
+{
+    assay_status st = build_summary(&j->line, summary);
+    if (st != ASSAY_OK) {
+        assay__buf_reset(&j->line);
+        return assay__error(err, st, j->path, 0, 0,
+                            "cannot build the summary line: %s",
+                            assay_strerror(st));
+    }
+    st = emit(j, err);
+    return st == ASSAY_OK ? assay__journal_flush(j, err) : st;
+}
