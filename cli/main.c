@@ -1,0 +1,118 @@
+/*
+ * main.c - the `assay` command: finds the subcommand and runs it.
+ *
+ * Each subcommand is one file (cmd_*.c) and one line in the table below.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    cli_command_fn fn;
+    const char *summary;
+} commands[] = {
+    {"run", cmd_run, "run a suite against its targets and gate on the result"},
+    {"report", cmd_report, "print the summary of a run record"},
+    {"validate", cmd_validate, "check a suite file without sending anything"},
+    {"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: assay COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n'assay COMMAND --help' tells more.\n\n"
+            "example:\n  assay run examples/quickstart.yaml -j 16\n\n"
+            "exit codes:\n"
+            "  0  the run completed and every gate holds\n"
+            "  1  the run completed and a gate failed\n"
+            "  2  bad arguments, or a bad suite or dataset\n"
+            "  3  the run could not be completed\n");
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("assay: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_exit_for(assay_status status)
+{
+    switch (status) {
+    case ASSAY_OK:
+        return EXIT_GATES_HOLD;
+    case ASSAY_ERR_INVALID:
+    case ASSAY_ERR_SYNTAX:
+    case ASSAY_ERR_SUITE:
+    case ASSAY_ERR_DATASET:
+    case ASSAY_ERR_TEMPLATE:
+    case ASSAY_ERR_CHECK:
+    case ASSAY_ERR_RECORD:
+        return EXIT_USAGE;
+    default:
+        return EXIT_INCOMPLETE;
+    }
+}
+
+int cli_exit_for_input(assay_status status)
+{
+    return status == ASSAY_ERR_IO ? EXIT_USAGE : cli_exit_for(status);
+}
+
+int cli_print_record(const char *record_path, FILE *out)
+{
+    assay_summary *summary;
+    assay_error err;
+    assay_status st = assay_summary_load(record_path, &summary, &err);
+    if (st != ASSAY_OK) {
+        cli_error("%s", err.message);
+        return cli_exit_for_input(st);
+    }
+    if (out)
+        st = assay_summary_write(summary, ASSAY_FORMAT_TEXT, out, &err);
+    int code = assay_summary_passed(summary) ? EXIT_GATES_HOLD
+                                             : EXIT_GATE_FAILED;
+    assay_summary_free(summary);
+    if (st != ASSAY_OK) {
+        cli_error("%s", err.message);
+        return EXIT_INCOMPLETE;
+    }
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_GATES_HOLD;
+    }
+    if (!strcmp(argv[1], "--version"))
+        return cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(argv[1], commands[i].name))
+            continue;
+        if (assay_global_init() != ASSAY_OK) {
+            cli_error("cannot initialise the HTTP library");
+            return EXIT_INCOMPLETE;
+        }
+        int code = commands[i].fn(argc - 1, argv + 1);
+        assay_global_cleanup();
+        return code;
+    }
+    cli_error("unknown command '%s' (try 'assay --help')", argv[1]);
+    return EXIT_USAGE;
+}
