@@ -10,6 +10,7 @@
  */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,7 +142,10 @@ assay_status assay__text_put_double(assay__buf *out, double v)
         return assay__buf_puts(out, "null");
 
     char tmp[64];
-    for (int prec = 15; prec <= 17; prec++) {
+    /* 15 significant digits always round-trip when fewer would, except
+       for subnormal numbers, which carry fewer digits: search those from 1. */
+    int first = v != 0 && fabs(v) < DBL_MIN ? 1 : 15;
+    for (int prec = first; prec <= 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, v);
         if (prec == 17 || strtod(tmp, NULL) == v)
             break;
