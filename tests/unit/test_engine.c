@@ -1,0 +1,143 @@
+/*
+ * test_engine.c - the curl multi loop against the fake server: many
+ * transfers in flight, each handed back once with its status, body and
+ * timing; refused connections, timeouts and the response size cap.
+ */
+#include "internal.h"
+
+#include <curl/curl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "fake_server.h"
+
+typedef struct finished {
+    int count;
+    int ok;
+    int http_errors;
+    int transport_errors;
+    int timeouts;
+    long last_status;
+    char last_error[256];
+    char last_body[256];
+} finished;
+
+static void on_done(assay__transfer *t, void *user_data)
+{
+    finished *f = user_data;
+    f->count++;
+    assert_ptr_equal(t->user, f);
+    f->last_status = t->http_status;
+    snprintf(f->last_error, sizeof f->last_error, "%s", t->curl_error);
+    snprintf(f->last_body, sizeof f->last_body, "%s", t->response_body.data);
+    if (t->curl_code == CURLE_OPERATION_TIMEDOUT)
+        f->timeouts++;
+    else if (t->curl_code != CURLE_OK)
+        f->transport_errors++;
+    else if (t->http_status == 200) {
+        f->ok++;
+        assert_true(t->latency_ms >= 0);
+    } else
+        f->http_errors++;
+}
+
+/* Sends `n` chat requests, `in_flight` at a time, and waits for all. */
+static void send_all(const char *url, int n, int in_flight, long timeout_ms,
+                     size_t max_response, finished *f)
+{
+    assay__engine *e;
+    assert_int_equal(assay__engine_new(in_flight, timeout_ms, max_response,
+                                       on_done, f, &e),
+                     ASSAY_OK);
+    int sent = 0;
+    while (sent < n || assay__engine_in_flight(e) > 0) {
+        while (sent < n && assay__engine_in_flight(e) < (size_t)in_flight) {
+            assay__transfer *t = assay__engine_transfer(e);
+            assert_non_null(t);
+            t->user = f;
+            assay__buf_puts(&t->request_body,
+                            "{\"model\":\"m\",\"messages\":[{\"role\":"
+                            "\"user\",\"content\":\"hello\"}]}");
+            assert_int_equal(assay__engine_submit(e, t, url, "sk-test"),
+                             ASSAY_OK);
+            sent++;
+        }
+        assert_int_equal(assay__engine_step(e, 100), ASSAY_OK);
+    }
+    assay__engine_free(e);
+}
+
+static void test_many_in_flight(void **state)
+{
+    (void)state;
+    fake_server fs;
+    const char *args[] = {"--delay-ms", "20", NULL};
+    assert_int_equal(fake_server_start(&fs, args), 0);
+    char url[128];
+    snprintf(url, sizeof url, "%s/chat/completions", fs.base_url);
+    finished f = {0};
+    send_all(url, 200, 50, 10000, 1 << 20, &f);
+    fake_server_stop(&fs);
+    assert_int_equal(f.count, 200);
+    assert_int_equal(f.ok, 200);
+    assert_non_null(strstr(f.last_body, "I don't know."));
+}
+
+static void test_http_error_status(void **state)
+{
+    (void)state;
+    fake_server fs;
+    const char *args[] = {"--fail-rate", "1", NULL};
+    assert_int_equal(fake_server_start(&fs, args), 0);
+    char url[128];
+    snprintf(url, sizeof url, "%s/chat/completions", fs.base_url);
+    finished f = {0};
+    send_all(url, 5, 2, 10000, 1 << 20, &f);
+    fake_server_stop(&fs);
+    assert_int_equal(f.http_errors, 5);
+    assert_int_equal(f.last_status, 500);
+}
+
+static void test_refused_timeout_and_cap(void **state)
+{
+    (void)state;
+    fake_server fs;
+    const char *slow[] = {"--delay-ms", "2000", NULL};
+    assert_int_equal(fake_server_start(&fs, slow), 0);
+    char url[128];
+    snprintf(url, sizeof url, "%s/chat/completions", fs.base_url);
+    finished f = {0};
+    send_all(url, 3, 3, 200, 1 << 20, &f);
+    assert_int_equal(f.timeouts, 3);
+    fake_server_stop(&fs);
+
+    /* The server is gone: its port refuses connections. */
+    memset(&f, 0, sizeof f);
+    send_all(url, 2, 2, 2000, 1 << 20, &f);
+    assert_int_equal(f.transport_errors, 2);
+    assert_non_null(strstr(f.last_error, "127.0.0.1"));
+
+    assert_int_equal(fake_server_start(&fs, NULL), 0);
+    snprintf(url, sizeof url, "%s/chat/completions", fs.base_url);
+    memset(&f, 0, sizeof f);
+    send_all(url, 1, 1, 2000, 64, &f);
+    fake_server_stop(&fs);
+    assert_int_equal(f.transport_errors, 1);
+    assert_string_equal(f.last_error, "the response is larger than 64 bytes");
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_many_in_flight),
+        cmocka_unit_test(test_http_error_status),
+        cmocka_unit_test(test_refused_timeout_and_cap),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed;
+}
