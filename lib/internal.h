@@ -290,12 +290,50 @@ struct assay_suite {
     char config_hash[65]; /* SHA-256 of the suite as loaded, in hex */
 };
 
+/* ------------------------------------------------------------ sse.c */
+
+/* Called for each complete event; a non-OK status stops the feed. */
+typedef assay_status (*assay__sse_event_fn)(const char *event,
+                                            const char *data, size_t len,
+                                            void *user_data);
+
+/* A Server-Sent Events push parser; the fields are private to sse.c. */
+typedef struct assay__sse {
+    assay__buf line;
+    assay__buf data;
+    char event[64];
+    bool has_data;
+    bool after_cr;
+    bool at_start;
+    assay__sse_event_fn fn;
+    void *user_data;
+} assay__sse;
+
+/* `max_event` caps one line and one event's data (ASSAY_ERR_LIMIT past it). */
+void assay__sse_init(assay__sse *p, size_t max_event, assay__sse_event_fn fn,
+                     void *user_data);
+void assay__sse_release(assay__sse *p);
+/* Feeds bytes as they arrive; calls the callback for each whole event. */
+assay_status assay__sse_feed(assay__sse *p, const char *bytes, size_t n);
+
 /* ------------------------------------------------------------ openai.c */
+
+/* One function call the model asked for. */
+typedef struct assay__tool_call {
+    char *id;
+    char *name;
+    assay__buf arguments; /* a JSON text, as the model wrote it */
+} assay__tool_call;
 
 /* What a chat completion (or an error reply) said, parsed. */
 typedef struct assay__response {
     long http_status;
     assay__buf content;
+    assay__buf refusal;
+    assay__tool_call *tool_calls;
+    size_t n_tool_calls;
+    size_t cap_tool_calls;
+    cJSON *logprobs; /* the array of per-token logprobs, or NULL */
     char finish_reason[32];
     char model[128];
     char id[128];
@@ -303,6 +341,8 @@ typedef struct assay__response {
     long prompt_tokens; /* -1 when the server did not say */
     long completion_tokens;
     long total_tokens;
+    long cached_tokens;    /* prompt_tokens_details.cached_tokens */
+    long reasoning_tokens; /* completion_tokens_details.reasoning_tokens */
 } assay__response;
 
 void assay__response_init(assay__response *r);
@@ -324,6 +364,37 @@ assay_status assay__openai_chat_request(assay__buf *body, const char *model,
 assay_status assay__openai_parse_chat(long http_status, const char *body,
                                       size_t len, assay__response *out,
                                       assay_error *err);
+
+/*
+ * A streamed reply (`stream: true`) being put together from its SSE chunks
+ * into the same response the non-streaming path gives: content and tool
+ * call deltas appended, finish_reason, usage from the final chunk, an error
+ * event turned into an error.
+ */
+typedef struct assay__openai_stream {
+    assay__sse sse;
+    assay__response *out;
+    bool events;      /* at least one data event arrived */
+    bool done;        /* [DONE] arrived */
+    bool first_token; /* content, a refusal or a tool call arrived */
+    assay_status status;
+    assay_error err;
+} assay__openai_stream;
+
+void assay__openai_stream_init(assay__openai_stream *s, assay__response *out);
+void assay__openai_stream_release(assay__openai_stream *s);
+/* Feeds received bytes; a bad chunk stops the stream with an error. */
+assay_status assay__openai_stream_feed(assay__openai_stream *s,
+                                       const char *bytes, size_t n);
+/*
+ * Ends the stream once the transfer is over. A non-2xx reply, or a server
+ * that answered with plain JSON instead of a stream, is parsed as
+ * assay__openai_parse_chat would; a stream cut before `[DONE]` (and before
+ * a finish_reason) is ASSAY_ERR_RESPONSE.
+ */
+assay_status assay__openai_stream_finish(assay__openai_stream *s,
+                                         long http_status, const char *body,
+                                         size_t len, assay_error *err);
 
 /* ------------------------------------------------------------ engine.c */
 

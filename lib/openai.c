@@ -2,7 +2,8 @@
  * openai.c - request bodies for, and replies from, OpenAI-compatible APIs.
  *
  * Builds the JSON body of a /chat/completions request and parses what comes
- * back: the answer text, finish reason, usage and the fields that tell which
+ * back, whole or streamed as SSE chunks: the answer text, refusal, tool
+ * calls, logprobs, finish reason, usage and the fields that tell which
  * model and build answered. It does no I/O; the engine moves the bytes.
  * Servers differ (llama.cpp adds `timings`, some omit `usage`), so unknown
  * fields are ignored and missing optional ones stay "unknown", but a body
@@ -10,6 +11,7 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define EXCERPT_BYTES 200
@@ -18,12 +20,27 @@ void assay__response_init(assay__response *r)
 {
     memset(r, 0, sizeof *r);
     assay__buf_init(&r->content, 0);
+    assay__buf_init(&r->refusal, 0);
     assay__response_reset(r);
+}
+
+static void clear_tool_calls(assay__response *r)
+{
+    for (size_t i = 0; i < r->n_tool_calls; i++) {
+        free(r->tool_calls[i].id);
+        free(r->tool_calls[i].name);
+        assay__buf_release(&r->tool_calls[i].arguments);
+    }
+    r->n_tool_calls = 0;
 }
 
 void assay__response_reset(assay__response *r)
 {
     assay__buf_reset(&r->content);
+    assay__buf_reset(&r->refusal);
+    clear_tool_calls(r);
+    cJSON_Delete(r->logprobs);
+    r->logprobs = NULL;
     r->http_status = 0;
     r->finish_reason[0] = '\0';
     r->model[0] = '\0';
@@ -32,11 +49,18 @@ void assay__response_reset(assay__response *r)
     r->prompt_tokens = -1;
     r->completion_tokens = -1;
     r->total_tokens = -1;
+    r->cached_tokens = -1;
+    r->reasoning_tokens = -1;
 }
 
 void assay__response_release(assay__response *r)
 {
+    assay__response_reset(r);
+    free(r->tool_calls);
+    r->tool_calls = NULL;
+    r->cap_tool_calls = 0;
     assay__buf_release(&r->content);
+    assay__buf_release(&r->refusal);
 }
 
 /* ------------------------------------------------------------ requests */
@@ -130,6 +154,21 @@ static void read_usage(const cJSON *root, assay__response *out)
     out->prompt_tokens = count_field(usage, "prompt_tokens");
     out->completion_tokens = count_field(usage, "completion_tokens");
     out->total_tokens = count_field(usage, "total_tokens");
+    out->cached_tokens = count_field(
+        cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details"),
+        "cached_tokens");
+    out->reasoning_tokens = count_field(
+        cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens_details"),
+        "reasoning_tokens");
+}
+
+/* The identity fields; each chunk of a stream repeats them. */
+static void read_identity(const cJSON *root, assay__response *out)
+{
+    copy_string_field(root, "model", out->model, sizeof out->model);
+    copy_string_field(root, "id", out->id, sizeof out->id);
+    copy_string_field(root, "system_fingerprint", out->system_fingerprint,
+                      sizeof out->system_fingerprint);
 }
 
 static assay_status bad_body(assay_error *err, long status, const char *body,
@@ -179,41 +218,143 @@ static assay_status http_error(assay_error *err, long status,
                         status, type ? type : "", type ? ": " : "", message);
 }
 
-/* The answer of the first choice: a chat message or a text completion. */
+/* ------------------------------------------------------------ choices */
+
+static assay_status append_string(assay__buf *b, const cJSON *v)
+{
+    return cJSON_IsString(v) ? assay__buf_puts(b, v->valuestring) : ASSAY_OK;
+}
+
+/* The tool call at `index`, created (empty) when it is new. */
+static assay__tool_call *tool_call_at(assay__response *r, size_t index)
+{
+    if (index > 1024)
+        return NULL; /* no model calls a thousand tools in one answer */
+    while (r->n_tool_calls <= index) {
+        if (r->n_tool_calls == r->cap_tool_calls) {
+            size_t cap = r->cap_tool_calls ? 2 * r->cap_tool_calls : 4;
+            assay__tool_call *calls =
+                realloc(r->tool_calls, cap * sizeof *calls);
+            if (!calls)
+                return NULL;
+            r->tool_calls = calls;
+            r->cap_tool_calls = cap;
+        }
+        assay__tool_call *c = &r->tool_calls[r->n_tool_calls++];
+        c->id = NULL;
+        c->name = NULL;
+        assay__buf_init(&c->arguments, 0);
+    }
+    return &r->tool_calls[index];
+}
+
+/* Replaces *field with the string's value when there is one. */
+static assay_status set_text(char **field, const cJSON *v)
+{
+    if (!cJSON_IsString(v))
+        return ASSAY_OK;
+    char *copy = strdup(v->valuestring);
+    if (!copy)
+        return ASSAY_ERR_NOMEM;
+    free(*field);
+    *field = copy;
+    return ASSAY_OK;
+}
+
+/*
+ * Tool calls, whole or as stream deltas: a delta names its call by
+ * `index` and carries a piece of the arguments; a whole message lists
+ * calls in order. Both come through here.
+ */
+static assay_status read_tool_calls(const cJSON *calls, assay__response *out)
+{
+    if (!cJSON_IsArray(calls))
+        return ASSAY_OK;
+    size_t position = 0;
+    const cJSON *call;
+    cJSON_ArrayForEach(call, calls)
+    {
+        const cJSON *index = cJSON_GetObjectItemCaseSensitive(call, "index");
+        size_t i = cJSON_IsNumber(index) && index->valuedouble >= 0
+                       ? (size_t)index->valuedouble
+                       : position;
+        position++;
+        assay__tool_call *c = tool_call_at(out, i);
+        if (!c)
+            return ASSAY_ERR_NOMEM;
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+        assay_status st = set_text(&c->id,
+                                   cJSON_GetObjectItemCaseSensitive(call, "id"));
+        if (st == ASSAY_OK)
+            st = set_text(&c->name,
+                          cJSON_GetObjectItemCaseSensitive(fn, "name"));
+        if (st == ASSAY_OK)
+            st = append_string(&c->arguments, cJSON_GetObjectItemCaseSensitive(
+                                                  fn, "arguments"));
+        if (st != ASSAY_OK)
+            return st;
+    }
+    return ASSAY_OK;
+}
+
+/* Appends the per-token logprobs (`logprobs.content`) of a choice. */
+static assay_status read_logprobs(const cJSON *choice, assay__response *out)
+{
+    const cJSON *logprobs = cJSON_GetObjectItemCaseSensitive(choice,
+                                                             "logprobs");
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(logprobs, "content");
+    if (!cJSON_IsArray(items))
+        return ASSAY_OK;
+    if (!out->logprobs && !(out->logprobs = cJSON_CreateArray()))
+        return ASSAY_ERR_NOMEM;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, items)
+    {
+        cJSON *copy = cJSON_Duplicate(item, true);
+        if (!copy || !cJSON_AddItemToArray(out->logprobs, copy)) {
+            cJSON_Delete(copy);
+            return ASSAY_ERR_NOMEM;
+        }
+    }
+    return ASSAY_OK;
+}
+
+/*
+ * The answer of the first choice: a chat `message`, a stream's `delta`, or
+ * a text completion's `text`. *found says whether the choice had any.
+ */
 static assay_status read_choice(const cJSON *choice, assay__response *out,
                                 bool *found)
 {
     const cJSON *message = cJSON_GetObjectItemCaseSensitive(choice, "message");
-    const cJSON *content =
-        cJSON_IsObject(message)
-            ? cJSON_GetObjectItemCaseSensitive(message, "content")
-            : cJSON_GetObjectItemCaseSensitive(choice, "text");
-    *found = cJSON_IsObject(message) || cJSON_IsString(content);
+    if (!cJSON_IsObject(message))
+        message = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(choice, "text");
+    *found = cJSON_IsObject(message) || cJSON_IsString(text);
     copy_string_field(choice, "finish_reason", out->finish_reason,
                       sizeof out->finish_reason);
-    if (!cJSON_IsString(content))
-        return ASSAY_OK; /* null content: a refusal or a tool call */
-    return assay__buf_puts(&out->content, content->valuestring);
+    assay_status st = append_string(&out->content, text);
+    if (st == ASSAY_OK && cJSON_IsObject(message))
+        st = append_string(&out->content, cJSON_GetObjectItemCaseSensitive(
+                                              message, "content"));
+    if (st == ASSAY_OK && cJSON_IsObject(message))
+        st = append_string(&out->refusal, cJSON_GetObjectItemCaseSensitive(
+                                              message, "refusal"));
+    if (st == ASSAY_OK && cJSON_IsObject(message))
+        st = read_tool_calls(
+            cJSON_GetObjectItemCaseSensitive(message, "tool_calls"), out);
+    if (st == ASSAY_OK)
+        st = read_logprobs(choice, out);
+    return st;
 }
 
-assay_status assay__openai_parse_chat(long http_status, const char *body,
-                                      size_t len, assay__response *out,
-                                      assay_error *err)
+static assay_status parse_root(long http_status, const cJSON *root,
+                               const char *body, size_t len,
+                               assay__response *out, assay_error *err)
 {
-    assay__response_reset(out);
-    out->http_status = http_status;
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    if (http_status < 200 || http_status > 299) {
-        assay_status st = http_error(err, http_status, root, body, len);
-        cJSON_Delete(root);
-        return st == ASSAY_ERR_RESPONSE ? ASSAY_ERR_HTTP : st;
-    }
-    if (!root)
-        return bad_body(err, http_status, body, len, "the body is not JSON");
-
-    assay_status st = ASSAY_OK;
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
     const char *message, *type;
+    assay_status st = ASSAY_OK;
     if (!cJSON_IsArray(choices) && error_text(root, &message, &type)) {
         st = http_error(err, http_status, root, body, len);
     } else if (!cJSON_IsArray(choices) || !cJSON_GetArraySize(choices)) {
@@ -225,16 +366,142 @@ assay_status assay__openai_parse_chat(long http_status, const char *body,
         if (st == ASSAY_OK && !found)
             st = bad_body(err, http_status, body, len,
                           "the first choice has neither 'message' nor 'text'");
+        else if (st == ASSAY_ERR_NOMEM)
+            assay__error(err, st, NULL, 0, 0, "out of memory reading a reply");
     }
     if (st == ASSAY_OK) {
-        copy_string_field(root, "model", out->model, sizeof out->model);
-        copy_string_field(root, "id", out->id, sizeof out->id);
-        copy_string_field(root, "system_fingerprint", out->system_fingerprint,
-                          sizeof out->system_fingerprint);
+        read_identity(root, out);
         read_usage(root, out);
-    } else if (st == ASSAY_ERR_NOMEM) {
-        assay__error(err, st, NULL, 0, 0, "out of memory reading a reply");
+    }
+    return st;
+}
+
+assay_status assay__openai_parse_chat(long http_status, const char *body,
+                                      size_t len, assay__response *out,
+                                      assay_error *err)
+{
+    assay__response_reset(out);
+    out->http_status = http_status;
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    assay_status st;
+    if (http_status < 200 || http_status > 299) {
+        st = http_error(err, http_status, root, body, len);
+        if (st == ASSAY_ERR_RESPONSE)
+            st = ASSAY_ERR_HTTP;
+    } else if (!root) {
+        st = bad_body(err, http_status, body, len, "the body is not JSON");
+    } else {
+        st = parse_root(http_status, root, body, len, out, err);
     }
     cJSON_Delete(root);
     return st;
+}
+
+/* ------------------------------------------------------------ streams */
+
+/* Events past this size are refused rather than buffered. */
+#define MAX_EVENT_BYTES ((size_t)4 << 20)
+
+static bool has_token(const assay__response *r)
+{
+    return r->content.len || r->refusal.len || r->n_tool_calls;
+}
+
+/* One chunk: a JSON object like a reply, with `delta` for `message`. */
+static assay_status on_chunk(assay__openai_stream *s, const char *data,
+                             size_t len)
+{
+    cJSON *chunk = cJSON_ParseWithLength(data, len);
+    if (!cJSON_IsObject(chunk)) {
+        cJSON_Delete(chunk);
+        return bad_body(&s->err, 200, data, len,
+                        "a stream chunk is not a JSON object");
+    }
+    const char *message, *type;
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(chunk, "choices");
+    assay_status st = ASSAY_OK;
+    if (cJSON_GetObjectItemCaseSensitive(chunk, "error") &&
+        error_text(chunk, &message, &type)) {
+        st = assay__error(&s->err, ASSAY_ERR_HTTP, NULL, 0, 0,
+                          "the stream reported an error: %s%s%s",
+                          type ? type : "", type ? ": " : "", message);
+    } else if (cJSON_GetArraySize(choices) > 0) {
+        bool found;
+        st = read_choice(cJSON_GetArrayItem(choices, 0), s->out, &found);
+        if (st != ASSAY_OK)
+            assay__error(&s->err, st, NULL, 0, 0, "out of memory in a stream");
+    }
+    if (st == ASSAY_OK) {
+        read_identity(chunk, s->out);
+        read_usage(chunk, s->out);
+    }
+    cJSON_Delete(chunk);
+    return st;
+}
+
+static assay_status on_event(const char *event, const char *data, size_t len,
+                             void *user_data)
+{
+    assay__openai_stream *s = user_data;
+    s->events = true;
+    if (s->done)
+        return ASSAY_OK; /* nothing after [DONE] counts */
+    if (len == 6 && !memcmp(data, "[DONE]", 6)) {
+        s->done = true;
+        return ASSAY_OK;
+    }
+    if (!strcmp(event, "error"))
+        return assay__error(&s->err, ASSAY_ERR_HTTP, NULL, 0, 0,
+                            "the stream reported an error: %.*s",
+                            (int)(len < 300 ? len : 300), data);
+    assay_status st = on_chunk(s, data, len);
+    if (st == ASSAY_OK && !s->first_token && has_token(s->out))
+        s->first_token = true;
+    return st;
+}
+
+void assay__openai_stream_init(assay__openai_stream *s, assay__response *out)
+{
+    memset(s, 0, sizeof *s);
+    assay__sse_init(&s->sse, MAX_EVENT_BYTES, on_event, s);
+    s->out = out;
+    assay__response_reset(out);
+}
+
+void assay__openai_stream_release(assay__openai_stream *s)
+{
+    assay__sse_release(&s->sse);
+}
+
+assay_status assay__openai_stream_feed(assay__openai_stream *s,
+                                       const char *bytes, size_t n)
+{
+    if (s->status != ASSAY_OK)
+        return s->status;
+    s->status = assay__sse_feed(&s->sse, bytes, n);
+    if (s->status == ASSAY_ERR_LIMIT)
+        assay__error(&s->err, ASSAY_ERR_LIMIT, NULL, 0, 0,
+                     "a stream event is larger than %zu bytes",
+                     MAX_EVENT_BYTES);
+    return s->status;
+}
+
+assay_status assay__openai_stream_finish(assay__openai_stream *s,
+                                         long http_status, const char *body,
+                                         size_t len, assay_error *err)
+{
+    if (http_status < 200 || http_status > 299 || !s->events)
+        return assay__openai_parse_chat(http_status, body, len, s->out, err);
+    s->out->http_status = http_status;
+    if (s->status != ASSAY_OK) {
+        if (err)
+            *err = s->err;
+        return s->status;
+    }
+    if (!s->done && !s->out->finish_reason[0])
+        return assay__error(err, ASSAY_ERR_RESPONSE, NULL, 0, 0,
+                            "HTTP %ld: the stream ended before [DONE] and "
+                            "before a finish_reason (cut short)",
+                            http_status);
+    return ASSAY_OK;
 }
