@@ -19,8 +19,13 @@ typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
+
+/* Where `assay run` and `assay cache` keep the response cache by default. */
+#define CLI_CACHE_DEFAULT_PATH ".assay/cache.db"
 
 /* Prints "assay: message" on stderr. */
 void cli_error(const char *fmt, ...)

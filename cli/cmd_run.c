@@ -20,7 +20,18 @@ typedef struct run_options {
     const char *record_path;
     int concurrency;
     long timeout_ms;
+    int max_attempts;
+    const char *cache_path;
+    assay_cache_mode cache_mode;
     bool quiet;
+    struct selection {
+        long limit;
+        long sample;
+        unsigned long long seed;
+        const char *filters[32]; /* "key=value", borrowed from argv */
+        int n_filters;
+        bool skip_bad_lines;
+    } select;
 } run_options;
 
 typedef struct progress_state {
@@ -42,7 +53,23 @@ static void run_usage(FILE *out)
             "  -o, --output PATH    the run record (default "
             ".assay/runs/SUITE-TIME.jsonl)\n"
             "      --timeout SEC    timeout of one request (default 60)\n"
-            "  -q, --quiet          print only the verdict\n\n"
+            "      --max-attempts N attempts per request, retries included "
+            "(default 5)\n"
+            "      --cache PATH     the response cache (default "
+            CLI_CACHE_DEFAULT_PATH ")\n"
+            "      --cache-mode M   read-write (default), read (replay "
+            "only: a miss is an\n"
+            "                       error), write (refresh every reply) or "
+            "off\n"
+            "      --no-cache       the same as --cache-mode off\n"
+            "  -q, --quiet          print only the verdict\n"
+            "      --limit N        the first N cases (after --filter and "
+            "--sample)\n"
+            "      --sample N       N cases drawn at random (see --seed)\n"
+            "      --seed S         the draw of --sample (default 0)\n"
+            "      --filter K=V     only cases whose field K reads V "
+            "(repeatable)\n"
+            "      --skip-bad-lines report bad dataset lines and go on\n\n"
             "environment: OPENAI_BASE_URL (targets without base_url), "
             "OPENAI_API_KEY\n(or the variable a target's api_key_env "
             "names).\n\n"
@@ -63,17 +90,121 @@ static bool parse_long(const char *text, long min, long max, long *out)
     return true;
 }
 
+/* ------------------------------------------------------------ selection */
+
+/* One selection option: 0 taken, 1 a bad value (said), 2 not one. */
+static int parse_selection(int c, const char *arg, struct selection *sel)
+{
+    long v;
+    char *end;
+    switch (c) {
+    case 'L':
+    case 'S':
+        if (!parse_long(arg, 0, LONG_MAX, &v)) {
+            cli_error("--%s takes a number of cases, not '%s'",
+                      c == 'L' ? "limit" : "sample", arg);
+            return 1;
+        }
+        *(c == 'L' ? &sel->limit : &sel->sample) = v;
+        return 0;
+    case 'E':
+        errno = 0;
+        sel->seed = strtoull(arg, &end, 10);
+        if (errno || end == arg || *end || *arg == '-') {
+            cli_error("--seed takes a whole number, not '%s'", arg);
+            return 1;
+        }
+        return 0;
+    case 'F':
+        if (!strchr(arg, '=') || *arg == '=') {
+            cli_error("--filter takes KEY=VALUE, as in --filter "
+                      "subject=astronomy, not '%s'", arg);
+            return 1;
+        }
+        if (sel->n_filters == (int)(sizeof sel->filters /
+                                    sizeof *sel->filters)) {
+            cli_error("at most %zu --filter options",
+                      sizeof sel->filters / sizeof *sel->filters);
+            return 1;
+        }
+        sel->filters[sel->n_filters++] = arg;
+        return 0;
+    case 'B':
+        sel->skip_bad_lines = true;
+        return 0;
+    default:
+        return 2;
+    }
+}
+
+static void report_skipped(const assay_error *why, void *user_data)
+{
+    (void)user_data;
+    cli_error("skipped: %s", why->message);
+}
+
+static int apply_selection(assay_run *run, const struct selection *sel)
+{
+    assay_run_set_limit(run, sel->limit);
+    assay_run_set_sample(run, sel->sample, sel->seed);
+    if (sel->skip_bad_lines)
+        assay_run_set_skip_bad_lines(run, report_skipped, NULL);
+    for (int i = 0; i < sel->n_filters; i++) {
+        const char *eq = strchr(sel->filters[i], '=');
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - sel->filters[i]),
+                 sel->filters[i]);
+        if (assay_run_add_filter(run, key, eq + 1) != ASSAY_OK) {
+            cli_error("out of memory");
+            return EXIT_INCOMPLETE;
+        }
+    }
+    return EXIT_GATES_HOLD;
+}
+
+static bool parse_cache_mode(const char *text, assay_cache_mode *mode)
+{
+    static const struct {
+        const char *name;
+        assay_cache_mode mode;
+    } modes[] = {
+        {"read-write", ASSAY_CACHE_READ_WRITE},
+        {"read", ASSAY_CACHE_READ},
+        {"write", ASSAY_CACHE_WRITE},
+        {"off", ASSAY_CACHE_OFF},
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
+        if (!strcmp(text, modes[i].name)) {
+            *mode = modes[i].mode;
+            return true;
+        }
+    return false;
+}
+
 static int parse_options(int argc, char **argv, run_options *o)
 {
     static const struct option longopts[] = {
         {"concurrency", required_argument, NULL, 'j'},
         {"output", required_argument, NULL, 'o'},
         {"timeout", required_argument, NULL, 't'},
+        {"max-attempts", required_argument, NULL, 'A'},
+        {"cache", required_argument, NULL, 'C'},
+        {"cache-mode", required_argument, NULL, 'M'},
+        {"no-cache", no_argument, NULL, 'N'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
+        {"limit", required_argument, NULL, 'L'},
+        {"sample", required_argument, NULL, 'S'},
+        {"seed", required_argument, NULL, 'E'},
+        {"filter", required_argument, NULL, 'F'},
+        {"skip-bad-lines", no_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
-    *o = (run_options){.concurrency = 8, .timeout_ms = 60000};
+    *o = (run_options){.concurrency = 8, .timeout_ms = 60000,
+                       .max_attempts = 5,
+                       .cache_path = CLI_CACHE_DEFAULT_PATH,
+                       .cache_mode = ASSAY_CACHE_READ_WRITE,
+                       .select = {.limit = -1, .sample = -1}};
     int c;
     long v;
     optind = 1;
@@ -98,15 +229,43 @@ static int parse_options(int argc, char **argv, run_options *o)
             }
             o->timeout_ms = v * 1000;
             break;
+        case 'A':
+            if (!parse_long(optarg, 1, 100, &v)) {
+                cli_error("--max-attempts takes a number from 1 to 100, not "
+                          "'%s'",
+                          optarg);
+                return EXIT_USAGE;
+            }
+            o->max_attempts = (int)v;
+            break;
+        case 'C':
+            o->cache_path = optarg;
+            break;
+        case 'M':
+            if (!parse_cache_mode(optarg, &o->cache_mode)) {
+                cli_error("--cache-mode takes read-write, read, write or off, "
+                          "not '%s'",
+                          optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'N':
+            o->cache_mode = ASSAY_CACHE_OFF;
+            break;
         case 'q':
             o->quiet = true;
             break;
         case 'h':
             run_usage(stdout);
             return -1;
-        default:
-            run_usage(stderr);
+        default: {
+            int sel = parse_selection(c, optarg, &o->select);
+            if (sel == 0)
+                break;
+            if (sel == 2)
+                run_usage(stderr);
             return EXIT_USAGE;
+        }
         }
     }
     if (optind + 1 != argc) {
@@ -141,9 +300,10 @@ static void draw_progress(const assay_progress *p, progress_state *ps)
     char total[32] = "?";
     if (p->total >= 0)
         snprintf(total, sizeof total, "%ld", p->total);
-    fprintf(stderr, "%s%ld/%s done, %.0f/s, %.1f%% passed, %ld errors%s",
+    fprintf(stderr,
+            "%s%ld/%s done, %.0f/s, %.1f%% passed, %ld errors, %ld retries%s",
             ps->tty ? "\r\033[K" : "", p->done, total, rate, pass, p->errors,
-            ps->tty ? "" : "\n");
+            p->retries, ps->tty ? "" : "\n");
     ps->drawn = true;
 }
 
@@ -218,9 +378,15 @@ static int execute(const run_options *o, assay_suite *suite,
     ps.last_draw = ps.started;
     assay_run_set_concurrency(run, o->concurrency);
     assay_run_set_timeout_ms(run, o->timeout_ms);
+    assay_run_set_max_attempts(run, o->max_attempts);
+    assay_run_set_cache(run, o->cache_path, o->cache_mode);
     assay_run_set_record_path(run, record_path);
     assay_run_set_env(run, lookup_env, NULL);
     assay_run_set_progress(run, on_progress, &ps);
+    if (apply_selection(run, &o->select) != EXIT_GATES_HOLD) {
+        assay_run_free(run);
+        return EXIT_INCOMPLETE;
+    }
     st = assay_run_execute(run, &err);
     clear_progress(&ps);
     assay_run_free(run);
@@ -241,7 +407,8 @@ int cmd_run(int argc, char **argv)
 
     assay_suite *suite;
     assay_error err;
-    assay_status st = assay_suite_load(o.suite_path, &suite, &err);
+    assay_status st = assay_suite_load_env(o.suite_path, lookup_env, NULL,
+                                           &suite, &err);
     if (st != ASSAY_OK) {
         cli_error("%s", err.message);
         return cli_exit_for_input(st);

@@ -16,7 +16,9 @@ static const struct {
 } commands[] = {
     {"run", cmd_run, "run a suite against its targets and gate on the result"},
     {"report", cmd_report, "print the summary of a run record"},
+    {"compare", cmd_compare, "compare two run records, case by case"},
     {"validate", cmd_validate, "check a suite file without sending anything"},
+    {"cache", cmd_cache, "show or clear the response cache"},
     {"version", cmd_version, "print the version"},
 };
 

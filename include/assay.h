@@ -127,14 +127,97 @@ ASSAY_API assay_status assay_suite_load(const char *path, assay_suite **out,
                                         assay_error *err);
 ASSAY_API void assay_suite_free(assay_suite *suite);
 
+/*
+ * The same, with `${NAME}` and `${NAME:-default}` in the suite's values
+ * expanded through `env` (`$${` is a literal `${`). A `${NAME}` that `env`
+ * does not know (or any, when `env` is NULL, as for assay_suite_load) and
+ * that has no default is an error at its line and column.
+ */
+ASSAY_API assay_status assay_suite_load_env(const char *path, assay_env_fn env,
+                                            void *env_data, assay_suite **out,
+                                            assay_error *err);
+
+/*
+ * Called for each dataset record that cannot be a case (not UTF-8, not
+ * JSON, a wrong type, a missing field, a duplicate id) when bad records are
+ * skipped; `why` says "file:line: what is wrong". Without such a function
+ * the first bad record is an error.
+ */
+typedef void (*assay_skip_fn)(const assay_error *why, void *user_data);
+
+/* What assay_suite_validate found. */
+typedef struct assay_suite_counts {
+    long cases;    /* cases read */
+    long skipped;  /* bad records skipped */
+    long renders;  /* prompts rendered: cases x prompts */
+    long requests; /* what a run would send: cases x targets x prompts x
+                      repeat */
+} assay_suite_counts;
+
+/*
+ * Checks a loaded suite without sending anything: reads every case of its
+ * dataset and renders every prompt for it. Fails at the first bad record
+ * (unless `skip` is given) or missing template variable, with the file,
+ * line and case. *out (may be NULL) gets the counts, also on failure.
+ */
+ASSAY_API assay_status assay_suite_validate(const assay_suite *suite,
+                                            assay_skip_fn skip,
+                                            void *user_data,
+                                            assay_suite_counts *out,
+                                            assay_error *err);
+
 /* The suite's `name` (the file's base name when it has none). */
 ASSAY_API const char *assay_suite_name(const assay_suite *suite);
 ASSAY_API size_t assay_suite_target_count(const assay_suite *suite);
 /* The name of target `index`, or NULL when out of range. */
 ASSAY_API const char *assay_suite_target_name(const assay_suite *suite,
                                               size_t index);
+/* The prompt variants: 1 for the `prompt:` form, whose name is "default". */
+ASSAY_API size_t assay_suite_prompt_count(const assay_suite *suite);
+/* The name of prompt `index`, or NULL when out of range. */
+ASSAY_API const char *assay_suite_prompt_name(const assay_suite *suite,
+                                              size_t index);
+/* The suite-wide checks (cases may add their own). */
+ASSAY_API size_t assay_suite_check_count(const assay_suite *suite);
+
+/*
+ * The endpoint of target `index` as the suite wrote it (NULL when the suite
+ * leaves it to OPENAI_BASE_URL), and the name of the environment variable
+ * its API key comes from. NULL when out of range.
+ */
+ASSAY_API const char *assay_suite_target_base_url(const assay_suite *suite,
+                                                  size_t index);
+ASSAY_API const char *assay_suite_target_key_variable(const assay_suite *suite,
+                                                      size_t index);
+
+/* ---------------------------------------------------------------- models */
+
+/* Called once per model id a server lists. */
+typedef void (*assay_model_fn)(const char *id, void *user_data);
+
+/*
+ * Asks an OpenAI-compatible server which models it serves (GET
+ * BASE_URL/models) and calls `fn` for each id. `api_key` may be NULL.
+ * Blocks for at most `timeout_ms` (30 s when 0).
+ */
+ASSAY_API assay_status assay_list_models(const char *base_url,
+                                         const char *api_key, long timeout_ms,
+                                         assay_model_fn fn, void *user_data,
+                                         assay_error *err);
 
 /* ---------------------------------------------------------------- runs */
+
+/* How a run uses the response cache (more under "cache" below). */
+typedef enum assay_cache_mode {
+    ASSAY_CACHE_OFF = 0,   /* no cache: every request is sent */
+    ASSAY_CACHE_READ,      /* replay: answers come only from the cache, a
+                              miss is an error, nothing is written and no
+                              file is created */
+    ASSAY_CACHE_WRITE,     /* refresh: every request is sent and its
+                              response stored, replacing an older one */
+    ASSAY_CACHE_READ_WRITE /* a hit is used, a miss is sent and stored */
+} assay_cache_mode;
+
 
 typedef struct assay_run assay_run;
 typedef struct assay_summary assay_summary;
@@ -146,6 +229,7 @@ typedef struct assay_progress {
     long passed;
     long failed;
     long errors;
+    long retries; /* attempts that failed and were tried again */
 } assay_progress;
 
 /* Called after each result is recorded, on the thread running the run. */
@@ -163,6 +247,22 @@ ASSAY_API void assay_run_free(assay_run *run);
 
 /* Requests in flight at once, 1 to 65536. */
 ASSAY_API assay_status assay_run_set_concurrency(assay_run *run, int n);
+/*
+ * Attempts per request, 1 to 100 (default 5; 1: never retry). Connection
+ * errors, timeouts, 408, 409, 429, 5xx and malformed replies are retried
+ * with exponential backoff and full jitter, or after the server's
+ * retry-after.
+ */
+ASSAY_API assay_status assay_run_set_max_attempts(assay_run *run, int n);
+/*
+ * Where replies are kept and how (see assay_cache_mode above; default:
+ * off). A hit costs no request and no rate-limit budget, and its result
+ * line says "cached": true with the latency measured when it was fetched.
+ * In ASSAY_CACHE_READ mode a miss stops the run with an error naming the
+ * case.
+ */
+ASSAY_API assay_status assay_run_set_cache(assay_run *run, const char *path,
+                                           assay_cache_mode mode);
 /* Whole-request timeout in milliseconds, at least 1. */
 ASSAY_API assay_status assay_run_set_timeout_ms(assay_run *run, long ms);
 /*
@@ -180,6 +280,33 @@ ASSAY_API void assay_run_set_env(assay_run *run, assay_env_fn lookup,
                                  void *user_data);
 ASSAY_API void assay_run_set_progress(assay_run *run, assay_progress_fn fn,
                                       void *user_data);
+
+/*
+ * Which cases a run takes: the filters, then the sample, then the limit.
+ * Takes at most `n` cases; n < 0 (the default) takes every one.
+ */
+ASSAY_API assay_status assay_run_set_limit(assay_run *run, long n);
+/*
+ * A uniform random sample of `n` cases (n < 0: none, the default), drawn
+ * by reservoir sampling, so the dataset is still read once and memory holds
+ * the sample only. The same seed and data give the same cases, which are
+ * sent in dataset order.
+ */
+ASSAY_API assay_status assay_run_set_sample(assay_run *run, long n,
+                                            unsigned long long seed);
+/*
+ * Keeps only the cases whose field `key` (a dotted path such as
+ * `meta.level`, or `id` for the case's id) reads `value` as a template
+ * would print it. Several filters must all hold.
+ */
+ASSAY_API assay_status assay_run_add_filter(assay_run *run, const char *key,
+                                            const char *value);
+/*
+ * With `fn`, a bad dataset record is handed to `fn` and skipped; with NULL
+ * (the default) it stops the run.
+ */
+ASSAY_API void assay_run_set_skip_bad_lines(assay_run *run, assay_skip_fn fn,
+                                            void *user_data);
 
 /*
  * Runs every case against every target. Errors of single requests (HTTP
@@ -208,7 +335,12 @@ ASSAY_API assay_status assay_summary_load(const char *record_path,
 /* Frees a summary from assay_summary_load (never one borrowed from a run). */
 ASSAY_API void assay_summary_free(assay_summary *summary);
 
-/* The statistics kept per group (one group per target). */
+/*
+ * The statistics kept per group, a group being one (target, prompt). Errors
+ * are never dropped from a denominator: every rate and mean counts an error
+ * as a result that did not pass and scored 0 (assay_summary_error_policy).
+ * Values are only ever appended to this enum.
+ */
 typedef enum assay_stat {
     ASSAY_STAT_RESULTS = 0,       /* result lines: passed + failed + errors */
     ASSAY_STAT_PASSED,
@@ -220,7 +352,25 @@ typedef enum assay_stat {
     ASSAY_STAT_LATENCY_MEAN_MS,   /* over results that got a response */
     ASSAY_STAT_LATENCY_P95_MS,    /* within 1% (log-bucketed histogram) */
     ASSAY_STAT_PROMPT_TOKENS,     /* sums of the reported usage */
-    ASSAY_STAT_COMPLETION_TOKENS
+    ASSAY_STAT_COMPLETION_TOKENS,
+    ASSAY_STAT_ERROR_RATE,        /* errors / results */
+    ASSAY_STAT_COST,              /* sum of the results' `cost`; NaN if none had one */
+    ASSAY_STAT_PASS_RATE_SE,      /* sqrt(p (1 - p) / results) */
+    ASSAY_STAT_PASS_RATE_SE_CLUSTERED, /* NaN without clusters */
+    ASSAY_STAT_SCORE_MEAN,        /* mean score, errors as 0 */
+    ASSAY_STAT_SCORE_SE,          /* standard error, results taken as independent */
+    ASSAY_STAT_SCORE_LOW,         /* 95% interval: mean -+ 1.96 SE, the clustered */
+    ASSAY_STAT_SCORE_HIGH,        /*   SE when there are clusters; within [0, 1] */
+    ASSAY_STAT_SCORE_SE_CLUSTERED, /* clustered SE; NaN without clusters */
+    ASSAY_STAT_CLUSTERS,          /* clusters: cluster keys, or cases with repeats */
+    /* With repeats (per-case state is kept); NaN otherwise: */
+    ASSAY_STAT_CASES,             /* distinct cases */
+    ASSAY_STAT_SAMPLES_PER_CASE,  /* results / cases */
+    ASSAY_STAT_CASE_VARIANCE_WITHIN,  /* mean of the per-case score variances */
+    ASSAY_STAT_CASE_VARIANCE_BETWEEN, /* variance of the true per-case means */
+    ASSAY_STAT_SCORE_SE_INFINITE_REPEATS, /* the SE if every case had endless repeats */
+    ASSAY_STAT_REPEAT_VARIANCE_SAVED, /* variance of the mean more repeats would remove */
+    ASSAY_STAT_FLAKY_CASES        /* cases with both passing and failing samples */
 } assay_stat;
 
 ASSAY_API const char *assay_summary_suite_name(const assay_summary *summary);
@@ -228,9 +378,70 @@ ASSAY_API size_t assay_summary_group_count(const assay_summary *summary);
 /* The target of group `index`, or NULL when out of range. */
 ASSAY_API const char *assay_summary_group_target(const assay_summary *summary,
                                                  size_t index);
+/* The prompt of group `index` ("default" when the run has one prompt), or
+   NULL when out of range. */
+ASSAY_API const char *assay_summary_group_prompt(const assay_summary *summary,
+                                                 size_t index);
 /* A statistic of a group; NaN when it is undefined (no results, no latency). */
 ASSAY_API double assay_summary_stat(const assay_summary *summary, size_t index,
                                     assay_stat stat);
+/* How errors were counted, in words, for reports to print. */
+ASSAY_API const char *assay_summary_error_policy(const assay_summary *summary);
+
+/*
+ * The metrics of a group: one per check `metric` name (a check without one
+ * is its own type's metric), in the order first seen. Checks of one metric
+ * in one result are merged: the mean of their scores, passing when all pass.
+ */
+ASSAY_API size_t assay_summary_metric_count(const assay_summary *summary,
+                                            size_t group);
+/* The name of metric `metric` of a group, or NULL when out of range. */
+ASSAY_API const char *assay_summary_metric_name(const assay_summary *summary,
+                                                size_t group, size_t metric);
+/*
+ * A statistic of one metric of a group: RESULTS (values, errors included),
+ * PASSED, PASS_RATE and its Wilson bounds and SEs, the SCORE_* statistics
+ * (of the metric's scores) and CLUSTERS. Others are NaN.
+ */
+ASSAY_API double assay_summary_metric_stat(const assay_summary *summary,
+                                           size_t group, size_t metric,
+                                           assay_stat stat);
+
+/*
+ * pass@k of a group with repeats: the unbiased estimator of Chen et al.
+ * (2021) averaged over the cases with at least k samples (errors count as
+ * samples that failed). NaN without repeats, for k < 1, or when no case
+ * has k samples.
+ */
+ASSAY_API double assay_summary_pass_at_k(const assay_summary *summary,
+                                         size_t group, long k);
+/*
+ * The flaky cases of a group (some samples passed, some did not), sorted by
+ * case id: `index` from 0 to ASSAY_STAT_FLAKY_CASES - 1. Returns the case
+ * id (NULL when out of range) and sets *passed and *samples when non-NULL.
+ */
+ASSAY_API const char *assay_summary_flaky_case(const assay_summary *summary,
+                                               size_t group, size_t index,
+                                               long *passed, long *samples);
+/*
+ * The per-case statistics of a group with repeats, in the order cases were
+ * first seen: `index` from 0 to ASSAY_STAT_CASES - 1. Returns the case id
+ * (NULL when out of range) and sets the mean score and its sample variance
+ * over the case's samples (NaN below two samples) when non-NULL.
+ */
+ASSAY_API const char *assay_summary_case(const assay_summary *summary,
+                                         size_t group, size_t index,
+                                         double *mean, double *variance);
+
+/* What a gate checks. Values are only ever appended. */
+typedef enum assay_gate {
+    ASSAY_GATE_PASS_RATE = 0, /* pass rate >= min, per group */
+    ASSAY_GATE_METRIC,        /* a metric's mean >= min, per group */
+    ASSAY_GATE_ERROR_RATE,    /* error rate <= max, per group */
+    ASSAY_GATE_LATENCY_P95,   /* p95 latency <= max ms, per group */
+    ASSAY_GATE_COST,          /* total cost <= max, for the whole run */
+    ASSAY_GATE_REGRESSION     /* against a baseline: see assay_compare */
+} assay_gate;
 
 /* The gates of the suite, each evaluated for every group. */
 ASSAY_API size_t assay_summary_gate_count(const assay_summary *summary);
@@ -239,8 +450,36 @@ ASSAY_API const char *assay_summary_gate_text(const assay_summary *summary,
                                               size_t index);
 ASSAY_API bool assay_summary_gate_passed(const assay_summary *summary,
                                          size_t index);
+ASSAY_API assay_gate assay_summary_gate_kind(const assay_summary *summary,
+                                             size_t index);
+/* The value a gate measured (NaN when it could not be measured) and its
+   limit. */
+ASSAY_API double assay_summary_gate_value(const assay_summary *summary,
+                                          size_t index);
+ASSAY_API double assay_summary_gate_limit(const assay_summary *summary,
+                                          size_t index);
 /* True when every gate holds (and when there is none). */
 ASSAY_API bool assay_summary_passed(const assay_summary *summary);
+/*
+ * False when an error_rate gate failed: too many requests got no answer
+ * for the run to count as complete (the CLI's exit code 3).
+ */
+ASSAY_API bool assay_summary_completed(const assay_summary *summary);
+
+/*
+ * Adds or overrides one gate by its dotted name, as on a command line:
+ * "pass_rate.min", "metrics.NAME.min" (NAME "score" is the mean score),
+ * "error_rate.max", "latency_p95_ms.max", "cost.max", "regression.max_drop",
+ * "regression.alpha". NaN removes the gate. The suite's version takes
+ * effect for runs created afterwards; the summary's re-evaluates the gates
+ * of a loaded summary at once. ASSAY_ERR_INVALID names a bad name or value.
+ */
+ASSAY_API assay_status assay_suite_set_gate(assay_suite *suite,
+                                            const char *name, double value,
+                                            assay_error *err);
+ASSAY_API assay_status assay_summary_set_gate(assay_summary *summary,
+                                              const char *name, double value,
+                                              assay_error *err);
 
 /* ---------------------------------------------------------------- reports */
 
@@ -252,6 +491,203 @@ typedef enum assay_format {
 ASSAY_API assay_status assay_summary_write(const assay_summary *summary,
                                            assay_format format, FILE *out,
                                            assay_error *err);
+
+/* ---------------------------------------------------------------- compare */
+
+/*
+ * A paired comparison of two run records (a baseline and a candidate), or
+ * of every pair of groups within one record (the comparison matrix).
+ *
+ * Results are paired by (case id, prompt, repeat) within matching groups:
+ * the same (target, prompt) in both records, or, when each record has a
+ * single target, the same prompt whatever the targets are called. Each
+ * pairing (a "comparison") lists its transitions and, per metric ("pass",
+ * "score", then every check metric), the mean difference (candidate minus
+ * baseline) with a paired bootstrap interval, a p-value (McNemar's exact
+ * test for "pass" and any metric of 0/1 values, the bootstrap for the
+ * others), the minimum detectable
+ * effect and a verdict. Errors count as not passed with score 0, as in
+ * summaries. The regression gate comes from the candidate's `gates:
+ * regression` (the defaults are max_drop 0.02 and alpha 0.05).
+ */
+typedef struct assay_compare assay_compare;
+
+/* Reads and pairs two records. ASSAY_ERR_RECORD when they share no group
+   or a record holds a (case, prompt, repeat) twice. */
+ASSAY_API assay_status assay_compare_load(const char *base_path,
+                                          const char *candidate_path,
+                                          assay_compare **out,
+                                          assay_error *err);
+/* Compares every pair of groups (targets x prompts) of one record: group
+   j against each earlier group i, which plays the baseline. */
+ASSAY_API assay_status assay_compare_load_matrix(const char *record_path,
+                                                 assay_compare **out,
+                                                 assay_error *err);
+ASSAY_API void assay_compare_free(assay_compare *cmp);
+
+/*
+ * Overrides the regression gate: the largest drop tolerated (0 to 1) and
+ * the significance level (strictly between 0 and 1); NaN keeps a value.
+ * Verdicts are recomputed at once.
+ */
+ASSAY_API assay_status assay_compare_set_regression(assay_compare *cmp,
+                                                    double max_drop,
+                                                    double alpha,
+                                                    assay_error *err);
+/*
+ * The bootstrap: `resamples` (at least 100; default 2000) and the seed
+ * (default 1). Intervals are recomputed at once, and the same inputs give
+ * the same intervals on every platform. Past 10^8 draws per interval the
+ * number of resamples is lowered to fit, down to 100.
+ */
+ASSAY_API assay_status assay_compare_set_bootstrap(assay_compare *cmp,
+                                                   long resamples,
+                                                   unsigned long long seed,
+                                                   assay_error *err);
+/* The regression gate in force. */
+ASSAY_API double assay_compare_max_drop(const assay_compare *cmp);
+ASSAY_API double assay_compare_alpha(const assay_compare *cmp);
+ASSAY_API long assay_compare_resamples(const assay_compare *cmp);
+ASSAY_API unsigned long long assay_compare_seed(const assay_compare *cmp);
+/* True for a matrix from assay_compare_load_matrix. */
+ASSAY_API bool assay_compare_is_matrix(const assay_compare *cmp);
+/* The suite names of the baseline and of the candidate records. */
+ASSAY_API const char *assay_compare_suite(const assay_compare *cmp,
+                                          bool candidate);
+/* Results in groups that have no counterpart on the other side. */
+ASSAY_API long assay_compare_unmatched(const assay_compare *cmp,
+                                       bool candidate);
+
+/* The comparisons, one per pair of matched groups. */
+ASSAY_API size_t assay_compare_count(const assay_compare *cmp);
+/* The target and prompt of a comparison's baseline or candidate side;
+   NULL when out of range. */
+ASSAY_API const char *assay_compare_target(const assay_compare *cmp,
+                                           size_t index, bool candidate);
+ASSAY_API const char *assay_compare_prompt(const assay_compare *cmp,
+                                           size_t index, bool candidate);
+
+/* Counts of a comparison. */
+typedef enum assay_compare_stat {
+    ASSAY_COMPARE_PAIRS = 0,      /* results found on both sides */
+    ASSAY_COMPARE_BASE_ONLY,      /* results with no candidate counterpart */
+    ASSAY_COMPARE_CANDIDATE_ONLY, /* results with no baseline counterpart */
+    ASSAY_COMPARE_NEWLY_FAILING,  /* passed in the baseline, not now */
+    ASSAY_COMPARE_NEWLY_PASSING   /* did not pass in the baseline, passes now */
+} assay_compare_stat;
+
+ASSAY_API long assay_compare_stat_of(const assay_compare *cmp, size_t index,
+                                     assay_compare_stat stat);
+
+/* What a metric's difference says. Values are only ever appended. */
+typedef enum assay_verdict {
+    ASSAY_VERDICT_NO_CHANGE = 0, /* not significant, and the suite could
+                                    have seen a drop beyond max_drop */
+    ASSAY_VERDICT_REGRESSED,     /* significant drop larger than max_drop */
+    ASSAY_VERDICT_IMPROVED,      /* significant rise */
+    ASSAY_VERDICT_TOO_SMALL,     /* not significant, and the minimum
+                                    detectable effect exceeds max_drop */
+    ASSAY_VERDICT_ALLOWED_DROP   /* significant drop within max_drop */
+} assay_verdict;
+
+/* "no significant change", "regressed", "improved", "suite too small to
+   tell", "dropped within the allowed margin". */
+ASSAY_API const char *assay_verdict_text(assay_verdict verdict);
+
+/* The metrics of a comparison: "pass", "score", then the check metrics
+   that both sides have. */
+ASSAY_API size_t assay_compare_metric_count(const assay_compare *cmp,
+                                            size_t index);
+ASSAY_API const char *assay_compare_metric_name(const assay_compare *cmp,
+                                                size_t index, size_t metric);
+
+typedef enum assay_diff_stat {
+    ASSAY_DIFF_N = 0,       /* pairs in which both sides have the metric */
+    ASSAY_DIFF_BASE_MEAN,   /* over those pairs */
+    ASSAY_DIFF_CANDIDATE_MEAN,
+    ASSAY_DIFF_MEAN,        /* candidate - baseline */
+    ASSAY_DIFF_LOW,         /* paired bootstrap interval at 1 - alpha */
+    ASSAY_DIFF_HIGH,
+    ASSAY_DIFF_P_VALUE,     /* McNemar exact for 0/1 values, else bootstrap */
+    ASSAY_DIFF_MDE          /* minimum detectable effect at alpha, 80% power */
+} assay_diff_stat;
+
+ASSAY_API double assay_compare_metric_stat(const assay_compare *cmp,
+                                           size_t index, size_t metric,
+                                           assay_diff_stat stat);
+ASSAY_API assay_verdict assay_compare_metric_verdict(const assay_compare *cmp,
+                                                     size_t index,
+                                                     size_t metric);
+
+/* How a result ended. */
+typedef enum assay_outcome {
+    ASSAY_OUTCOME_PASS = 0,
+    ASSAY_OUTCOME_FAIL,
+    ASSAY_OUTCOME_ERROR
+} assay_outcome;
+
+/*
+ * The transitions of a comparison: pairs whose pass/fail changed, newly
+ * failing first, then newly passing, each sorted by case id and repeat.
+ */
+ASSAY_API size_t assay_compare_transition_count(const assay_compare *cmp,
+                                                size_t index);
+/* The case id of transition `t` (NULL when out of range); sets *repeat and
+   the two outcomes when non-NULL. */
+ASSAY_API const char *assay_compare_transition(const assay_compare *cmp,
+                                               size_t index, size_t t,
+                                               int *repeat,
+                                               assay_outcome *base,
+                                               assay_outcome *candidate);
+
+/* True when no metric of any comparison regressed. */
+ASSAY_API bool assay_compare_passed(const assay_compare *cmp);
+
+/* Writes the comparison in a format to `out`. */
+ASSAY_API assay_status assay_compare_write(const assay_compare *cmp,
+                                           assay_format format, FILE *out,
+                                           assay_error *err);
+
+/* ---------------------------------------------------------------- cache */
+
+/*
+ * The response cache is one SQLite file (the CLI's default is
+ * .assay/cache.db) of complete, successful responses, keyed by the SHA-256
+ * of the target's base URL, the endpoint, the request body and the repeat
+ * index. Several processes may use one file at once. It never holds a
+ * request header, so never an API key. docs/cache.md tells more.
+ */
+
+/*
+ * Counts the entries of the cache at `path` and the bytes of their stored
+ * responses. A missing file is an empty cache (nothing is created); a file
+ * that is not an assay cache, or of another schema version, is an
+ * ASSAY_ERR_IO naming the path. On failure both counts are 0.
+ */
+ASSAY_API assay_status assay_cache_stats(const char *path, long long *entries,
+                                         long long *bytes, assay_error *err);
+
+/* Called once per (base URL, model) pair of a cache, in sorted order. */
+typedef void (*assay_cache_target_fn)(const char *base_url, const char *model,
+                                      long long entries, long long bytes,
+                                      void *user_data);
+
+/*
+ * The same counts per base URL (without credentials) and model, handed to
+ * `fn`. A missing file calls `fn` never and returns ASSAY_OK.
+ */
+ASSAY_API assay_status assay_cache_stats_by_target(const char *path,
+                                                   assay_cache_target_fn fn,
+                                                   void *user_data,
+                                                   assay_error *err);
+
+/*
+ * Removes every entry of the cache at `path` and gives the space back,
+ * keeping the file (other processes may hold it open). *removed (may be
+ * NULL) gets how many entries went. A missing file is left missing.
+ */
+ASSAY_API assay_status assay_cache_clear(const char *path, long long *removed,
+                                         assay_error *err);
 
 #ifdef __cplusplus
 }

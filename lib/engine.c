@@ -12,13 +12,16 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 typedef struct engine_transfer {
     assay__transfer pub; /* first, so the two pointers convert */
     CURL *easy;
-    struct curl_slist *headers;
     struct engine_transfer *next_free;
+    double started_ms;
     bool too_large;
+    assay_status data_status; /* what on_data said, when it stopped us */
     char errbuf[CURL_ERROR_SIZE];
 } engine_transfer;
 
@@ -32,6 +35,13 @@ struct assay__engine {
     size_t in_flight;
 };
 
+double assay__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
 static size_t on_body(char *data, size_t size, size_t count, void *user)
 {
     engine_transfer *t = user;
@@ -39,6 +49,80 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
     if (assay__buf_append(&t->pub.response_body, data, n) != ASSAY_OK) {
         t->too_large = true;
         return 0; /* libcurl stops the transfer with CURLE_WRITE_ERROR */
+    }
+    if (t->pub.on_data) {
+        t->data_status = t->pub.on_data(&t->pub, data, n);
+        if (t->data_status != ASSAY_OK)
+            return 0;
+    }
+    return n;
+}
+
+/* Case-insensitive "Name:" at the start of a header line; the value. */
+static const char *header_value(const char *line, size_t len,
+                                const char *name, char *out, size_t size)
+{
+    size_t n = strlen(name);
+    if (len <= n || strncasecmp(line, name, n) || line[n] != ':')
+        return NULL;
+    const char *v = line + n + 1;
+    size_t vlen = len - n - 1;
+    while (vlen && (*v == ' ' || *v == '\t')) {
+        v++;
+        vlen--;
+    }
+    while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
+                    v[vlen - 1] == ' '))
+        vlen--;
+    if (vlen >= size)
+        vlen = size - 1;
+    memcpy(out, v, vlen);
+    out[vlen] = '\0';
+    return out;
+}
+
+static long header_count(const char *value)
+{
+    char *end;
+    long v = strtol(value, &end, 10);
+    return end == value || v < 0 ? -1 : v;
+}
+
+/* Reads the headers that steer retries and rate limits. */
+static size_t on_header(char *data, size_t size, size_t count, void *user)
+{
+    engine_transfer *t = user;
+    size_t n = size * count;
+    char v[128];
+    assay__transfer *p = &t->pub;
+    if (header_value(data, n, "retry-after-ms", v, sizeof v)) {
+        char *end;
+        double ms = strtod(v, &end);
+        if (end != v && ms >= 0)
+            p->retry_after_ms = ms;
+    } else if (header_value(data, n, "retry-after", v, sizeof v)) {
+        if (p->retry_after_ms < 0) /* retry-after-ms is more precise */
+            p->retry_after_ms = assay__retry_after_ms(v, time(NULL));
+    } else if (header_value(data, n, "x-should-retry", v, sizeof v)) {
+        p->should_retry = !strcmp(v, "true") ? 1 : !strcmp(v, "false") ? 0
+                                                                        : -1;
+    } else if (header_value(data, n, "x-ratelimit-remaining-requests", v,
+                            sizeof v)) {
+        p->limits.remaining_requests = header_count(v);
+    } else if (header_value(data, n, "x-ratelimit-remaining-tokens", v,
+                            sizeof v)) {
+        p->limits.remaining_tokens = header_count(v);
+    } else if (header_value(data, n, "x-ratelimit-reset-requests", v,
+                            sizeof v)) {
+        p->limits.reset_requests_ms = assay__ratelimit_duration_ms(v);
+    } else if (header_value(data, n, "x-ratelimit-reset-tokens", v,
+                            sizeof v)) {
+        p->limits.reset_tokens_ms = assay__ratelimit_duration_ms(v);
+    } else if (n >= 5 && !strncmp(data, "HTTP/", 5)) {
+        /* A new response (after a 100 Continue): forget the last one's. */
+        p->retry_after_ms = -1;
+        p->should_retry = -1;
+        assay__ratelimit_headers_init(&p->limits);
     }
     return n;
 }
@@ -68,7 +152,6 @@ assay_status assay__engine_new(int concurrency, long timeout_ms,
 static void transfer_destroy(engine_transfer *t)
 {
     curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
     assay__buf_release(&t->pub.request_body);
     assay__buf_release(&t->pub.response_body);
     free(t);
@@ -120,6 +203,11 @@ assay__transfer *assay__engine_transfer(assay__engine *e)
     t->pub.latency_ms = -1;
     t->pub.curl_code = CURLE_OK;
     t->pub.curl_error[0] = '\0';
+    t->pub.on_data = NULL;
+    t->pub.retry_after_ms = -1;
+    t->pub.should_retry = -1;
+    assay__ratelimit_headers_init(&t->pub.limits);
+    t->data_status = ASSAY_OK;
     assay__buf_reset(&t->pub.request_body);
     assay__buf_reset(&t->pub.response_body);
     return &t->pub;
@@ -128,65 +216,71 @@ assay__transfer *assay__engine_transfer(assay__engine *e)
 void assay__engine_recycle(assay__engine *e, assay__transfer *pub)
 {
     engine_transfer *t = (engine_transfer *)pub;
-    curl_slist_free_all(t->headers);
-    t->headers = NULL;
     t->next_free = e->free_list;
     e->free_list = t;
 }
 
-static assay_status build_headers(engine_transfer *t, const char *api_key)
+void assay__engine_headers_free(struct curl_slist *headers)
 {
-    curl_slist_free_all(t->headers);
-    t->headers = NULL;
-    struct curl_slist *h =
-        curl_slist_append(NULL, "Content-Type: application/json");
-    if (h && api_key && *api_key) {
-        assay__buf line;
-        assay__buf_init(&line, 0);
-        if (assay__buf_printf(&line, "Authorization: Bearer %s", api_key) !=
-            ASSAY_OK) {
-            curl_slist_free_all(h);
-            return ASSAY_ERR_NOMEM;
-        }
-        struct curl_slist *more = curl_slist_append(h, line.data);
-        /* The key must not linger in freed memory longer than needed. */
-        memset(line.data, 0, line.len);
-        assay__buf_release(&line);
-        if (!more) {
-            curl_slist_free_all(h);
-            return ASSAY_ERR_NOMEM;
-        }
-        h = more;
-    }
-    if (!h)
+    for (struct curl_slist *h = headers; h; h = h->next)
+        memset(h->data, 0, strlen(h->data));
+    curl_slist_free_all(headers);
+}
+
+static assay_status add_header(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *more = curl_slist_append(*list, line);
+    if (!more)
         return ASSAY_ERR_NOMEM;
-    /* Without this libcurl sends "Expect: 100-continue" for large bodies
-       and waits a round trip for a reply most servers never send. */
-    struct curl_slist *more = curl_slist_append(h, "Expect:");
-    if (!more) {
-        curl_slist_free_all(h);
-        return ASSAY_ERR_NOMEM;
-    }
-    t->headers = more;
+    *list = more;
     return ASSAY_OK;
 }
 
+assay_status assay__engine_headers(const char *auth_name,
+                                   const char *auth_value,
+                                   const char *const *extra, size_t n_extra,
+                                   struct curl_slist **out)
+{
+    struct curl_slist *list = NULL;
+    /* Without "Expect:" libcurl sends "Expect: 100-continue" for large
+       bodies and waits a round trip for a reply most servers never send. */
+    assay_status st = add_header(&list, "Content-Type: application/json");
+    if (st == ASSAY_OK)
+        st = add_header(&list, "Expect:");
+    if (st == ASSAY_OK && auth_value && *auth_value) {
+        assay__buf line;
+        assay__buf_init(&line, 0);
+        st = assay__buf_printf(&line, "%s: %s", auth_name, auth_value);
+        if (st == ASSAY_OK)
+            st = add_header(&list, line.data);
+        memset(line.data, 0, line.len); /* the key must not linger */
+        assay__buf_release(&line);
+    }
+    for (size_t i = 0; st == ASSAY_OK && i < n_extra; i++)
+        st = add_header(&list, extra[i]);
+    if (st != ASSAY_OK) {
+        assay__engine_headers_free(list);
+        list = NULL;
+    }
+    *out = list;
+    return st;
+}
+
 assay_status assay__engine_submit(assay__engine *e, assay__transfer *pub,
-                                  const char *url, const char *api_key)
+                                  const assay__endpoint *ep)
 {
     engine_transfer *t = (engine_transfer *)pub;
-    assay_status st = build_headers(t, api_key);
-    if (st != ASSAY_OK)
-        return st;
     CURL *c = t->easy;
     curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(c, CURLOPT_URL, ep->url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, ep->headers);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, pub->request_body.data);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                      (curl_off_t)pub->request_body.len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(c, CURLOPT_PRIVATE, t);
     t->errbuf[0] = '\0';
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
@@ -196,10 +290,24 @@ assay_status assay__engine_submit(assay__engine *e, assay__transfer *pub,
                      e->timeout_ms < 10000 ? e->timeout_ms : 10000L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "assay/" ASSAY_VERSION_STRING);
+    /* HTTP/2 where the server offers it over TLS; several requests then
+       share one connection. */
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+    if (!ep->verify_tls) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    t->started_ms = assay__now_ms();
     if (curl_multi_add_handle(e->multi, c) != CURLM_OK)
         return ASSAY_ERR_TRANSPORT;
     e->in_flight++;
     return ASSAY_OK;
+}
+
+double assay__engine_elapsed_ms(const assay__transfer *pub)
+{
+    return assay__now_ms() - ((const engine_transfer *)pub)->started_ms;
 }
 
 size_t assay__engine_in_flight(const assay__engine *e)
@@ -209,7 +317,11 @@ size_t assay__engine_in_flight(const assay__engine *e)
 
 static void describe_failure(engine_transfer *t, CURLcode rc)
 {
-    if (t->too_large)
+    if (t->data_status != ASSAY_OK)
+        snprintf(t->pub.curl_error, sizeof t->pub.curl_error,
+                 "the response could not be read as it arrived (%s)",
+                 assay_strerror(t->data_status));
+    else if (t->too_large)
         snprintf(t->pub.curl_error, sizeof t->pub.curl_error,
                  "the response is larger than %zu bytes",
                  t->pub.response_body.max);
@@ -253,8 +365,10 @@ assay_status assay__engine_step(assay__engine *e, int wait_ms)
         return ASSAY_ERR_TRANSPORT;
     size_t before = e->in_flight;
     drain_finished(e);
-    if (e->in_flight == 0 || e->in_flight < before)
+    if (before > 0 && e->in_flight < before)
         return ASSAY_OK;
+    /* Nothing finished: wait for the sockets, or for the caller's timer
+       (with nothing in flight this is a plain sleep). */
     if (curl_multi_poll(e->multi, NULL, 0, wait_ms, NULL) != CURLM_OK)
         return ASSAY_ERR_TRANSPORT;
     if (curl_multi_perform(e->multi, &running) != CURLM_OK)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #if defined(__GNUC__)
 #define ASSAY__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -114,22 +115,28 @@ assay_status assay__doc_error(const assay__doc *doc, const cJSON *node,
 /* ------------------------------------------------------------ template.c */
 
 /*
- * `{{name}}` and `{{a.b.0}}` substitution into message text. A template is
- * compiled once and rendered per case; a variable that the case lacks is an
- * error naming the case and the variable, never an empty string.
- * Strings are inserted as they are, numbers in their shortest form, true and
- * false as words, objects and arrays as compact JSON. `{{{{` is a literal
- * `{{`.
+ * Prompt and check-value templates: `{{var}}`, `{{a.b.0}}`, filters
+ * (`{{ x | upper | default("none") }}`), `{{#each}}` loops over arrays and
+ * objects, `{{#if}}` conditions, `{{! comments }}`; `{{{{` is a literal
+ * `{{`. docs/suites.md is the reference. A template is compiled once and
+ * rendered per case; a variable that the case lacks is an error naming the
+ * case and the variable, never an empty string.
  */
 typedef struct assay__template assay__template;
 
 /* `where` ("suite.yaml:12:9") prefixes compile errors. */
 assay_status assay__template_compile(const char *text, const char *where,
                                      assay__template **out, assay_error *err);
+/* A template whose rendering is `text` exactly, braces and all. */
+assay_status assay__template_literal(const char *text, size_t len,
+                                     assay__template **out, assay_error *err);
 void assay__template_free(assay__template *t);
-/* True when the text has no variable, so rendering gives it unchanged. */
+/* True when the text reads no variable, so rendering needs no case. */
 bool assay__template_is_constant(const assay__template *t);
-/* Appends the rendering to `out`. `case_id` names the case in errors. */
+/*
+ * Appends the rendering to `out`, or leaves `out` as it was on failure.
+ * `case_id` names the case in errors.
+ */
 assay_status assay__template_render(const assay__template *t,
                                     const cJSON *vars, const char *case_id,
                                     assay__buf *out, assay_error *err);
@@ -147,17 +154,34 @@ void assay__verdict_init(assay__verdict *v);
 void assay__verdict_release(assay__verdict *v);
 
 typedef struct assay__check assay__check;
+struct assay__response;
+struct assay__check_outcome;
+
+/* What the endpoint said besides the text, for the operational checks. */
+typedef struct assay__check_context {
+    const struct assay__response *response; /* NULL when there is none */
+    double latency_ms; /* < 0 or NaN when unknown */
+    double ttft_ms;    /* < 0 or NaN when unknown (not streamed) */
+} assay__check_context;
 
 /*
- * Compiles one entry of a suite's `checks:` list: either the short form
- * `{icontains: "{{expected}}"}` or the long form `{type: regex, value: "..."}`.
- * A `not-` prefix on the type negates the check. Errors point at the node.
+ * Compiles one entry of a suite's `checks:` list: the short form
+ * `{icontains: "{{expected}}"}`, the long form `{type: regex, value: "...",
+ * weight: 2, metric: accuracy, threshold: 0.5}` or, for a check without a
+ * value, its bare name `is-xml`. A `not-` prefix on the type negates the
+ * check. Errors point at the node.
  */
 assay_status assay__check_compile(const assay__doc *doc, const cJSON *spec,
                                   assay__check **out, assay_error *err);
 void assay__check_free(assay__check *c);
 /* The type as written ("not-contains"). */
 const char *assay__check_type(const assay__check *c);
+/* How much the check counts in the case's score (default 1, 0: not at all). */
+double assay__check_weight(const assay__check *c);
+/* The name its scores are aggregated under: `metric`, else the type. */
+const char *assay__check_metric(const assay__check *c);
+/* The score a scored check passes at; NaN for checks that are not scored. */
+double assay__check_threshold(const assay__check *c);
 /*
  * Scores `output` for the case whose variables are `vars`. A failure of the
  * check itself (a template variable missing, a regex that cannot run) is an
@@ -165,8 +189,89 @@ const char *assay__check_type(const assay__check *c);
  */
 assay_status assay__check_run(const assay__check *c, const char *output,
                               size_t len, const cJSON *vars,
-                              const char *case_id, assay__verdict *out,
-                              assay_error *err);
+                              const char *case_id,
+                              const assay__check_context *ctx,
+                              assay__verdict *out, assay_error *err);
+/*
+ * A case's verdict from its checks' outcomes (checks[i] gave outcomes[i]).
+ * *score is the weighted mean of the scores (1 when no check counts).
+ * With case_threshold NaN the case passes when every counted check passes;
+ * otherwise when *score >= case_threshold. Checks of weight 0 never count.
+ */
+bool assay__verdict_combine(const assay__check *const *checks,
+                            const struct assay__check_outcome *outcomes,
+                            size_t n, double case_threshold, double *score);
+
+/* ------------------------------------------------------------ schema.c */
+
+/*
+ * A JSON Schema validator for Draft 7 and Draft 2020-12. A schema is
+ * compiled once (its mistakes are errors with a JSON pointer into it) and
+ * then validates any number of instances, from several threads at once.
+ * It never fetches anything: references leave the schema only for the
+ * bundled meta-schemas of the two drafts and for the caller's resolver.
+ */
+typedef struct assay__schema assay__schema;
+
+typedef enum assay__schema_draft {
+    ASSAY__SCHEMA_2020_12 = 0, /* the default */
+    ASSAY__SCHEMA_DRAFT_7 = 7
+} assay__schema_draft;
+
+/*
+ * Gives the document at `uri` (absolute, without a fragment) as a new tree
+ * that the validator then owns, or NULL when the URI is unknown. Called
+ * only while compiling.
+ */
+typedef cJSON *(*assay__schema_resolve_fn)(const char *uri, void *user_data);
+
+typedef struct assay__schema_options {
+    assay__schema_draft draft; /* for a schema without $schema */
+    assay__schema_resolve_fn resolve; /* NULL: bundled meta-schemas only */
+    void *user_data;
+} assay__schema_options;
+
+#define ASSAY__SCHEMA_TEXT 256
+
+/* Where a compile error is: a node of the schema given, or elsewhere. */
+typedef struct assay__schema_fault {
+    bool in_schema; /* true: at `pointer` in the schema given */
+    char pointer[ASSAY__SCHEMA_TEXT];
+} assay__schema_fault;
+
+/* One way an instance fails its schema. Texts are cut to fit. */
+typedef struct assay__schema_issue {
+    char pointer[ASSAY__SCHEMA_TEXT]; /* "/items/0/age"; "" is the whole */
+    char path[ASSAY__SCHEMA_TEXT];    /* "$.items[0].age"; "$" the whole */
+    char message[ASSAY__SCHEMA_TEXT]; /* "-3 is less than the minimum 0" */
+} assay__schema_issue;
+
+/*
+ * Compiles `schema` (copied; the caller keeps it). `opts` may be NULL. A
+ * mistake in the schema is ASSAY_ERR_CHECK with a message naming the place
+ * ("#/properties/age/minimum: 'minimum' must be a number, found a
+ * string"), and `fault` (may be NULL) says where it is.
+ */
+assay_status assay__schema_compile(const cJSON *schema,
+                                   const assay__schema_options *opts,
+                                   assay__schema **out,
+                                   assay__schema_fault *fault,
+                                   assay_error *err);
+void assay__schema_free(assay__schema *s);
+/*
+ * Validates `instance`. Fills up to `max_issues` issues (the first one
+ * found when max_issues is 1; `issues` may be NULL when max_issues is 0)
+ * and sets *n_issues (may be NULL) to how many were filled. An error means
+ * validation could not finish: nesting beyond the depth limit, a $ref loop
+ * that consumes no input, or a pattern over its match limits.
+ */
+assay_status assay__schema_validate(const assay__schema *s,
+                                    const cJSON *instance, bool *valid,
+                                    assay__schema_issue *issues,
+                                    size_t max_issues, size_t *n_issues,
+                                    assay_error *err);
+/* The node at JSON pointer `pointer` under `root` ("" is root), or NULL. */
+const cJSON *assay__schema_pointer_get(const cJSON *root, const char *pointer);
 
 /* ------------------------------------------------------------ stats.c */
 
@@ -193,6 +298,8 @@ typedef struct assay__stats {
     uint32_t latency_hist[ASSAY__LATENCY_BUCKETS];
     long long prompt_tokens;
     long long completion_tokens;
+    double cost;  /* the sum of the costs reported */
+    long cost_n;  /* results that reported a cost */
 } assay__stats;
 
 void assay__stats_init(assay__stats *s);
@@ -200,36 +307,224 @@ void assay__stats_init(assay__stats *s);
 void assay__stats_add(assay__stats *s, assay__outcome outcome,
                       double latency_ms, long prompt_tokens,
                       long completion_tokens);
-/* The statistic named by `stat`; NaN when undefined. */
+/* Adds a result's cost; NaN or negative (unknown) is ignored. */
+void assay__stats_add_cost(assay__stats *s, double cost);
+/* The statistic named by `stat`; NaN when undefined or not kept here. */
 double assay__stats_get(const assay__stats *s, assay_stat stat);
 /* The q-quantile (0..1) of the latencies; NaN when there are none. */
 double assay__stats_latency_quantile(const assay__stats *s, double q);
 /* Wilson score interval for k successes of n at normal quantile z. */
 void assay__wilson(long k, long n, double z, double *low, double *high);
 
+/*
+ * The sums of one metric's values (errors not included): enough for its
+ * pass rate, mean and standard error. `zeros` below is the number of errors
+ * to count as extra observations that failed with value 0, so that errors
+ * stay in every denominator.
+ */
+typedef struct assay__moments {
+    long n;
+    long passed;
+    double sum;
+    double sumsq;
+} assay__moments;
+
+void assay__moments_add(assay__moments *m, bool pass, double value);
+/* sum / (n + zeros); NaN when there is no observation. */
+double assay__moments_mean(const assay__moments *m, long zeros);
+/* sqrt(sample variance / N) with N = n + zeros; NaN below 2 observations. */
+double assay__moments_se(const assay__moments *m, long zeros);
+
+/* ------------------------------------------------------------ inference.c */
+
+/* The 0.975 quantile of the standard normal law. */
+#define ASSAY__Z_95 1.959963984540054
+
+/* The p-quantile of the standard normal law (AS 241); +-inf at 0 and 1. */
+double assay__normal_quantile(double p);
+/* Two-sided exact McNemar p-value for b and c discordant pairs. */
+double assay__mcnemar_exact_p(long b, long c);
+/* The unbiased pass@k of n samples with c passes (Chen et al. 2021). */
+double assay__pass_at_k(long n, long c, long k);
+
+/* xoshiro256** seeded through splitmix64: reproducible on every platform. */
+typedef struct assay__rng {
+    uint64_t s[4];
+} assay__rng;
+
+void assay__rng_seed(assay__rng *rng, uint64_t seed);
+uint64_t assay__rng_next(assay__rng *rng);
+/* Uniform in [0, n), without modulo bias. */
+uint64_t assay__rng_below(assay__rng *rng, uint64_t n);
+/*
+ * Fills means[0..resamples) with the sorted means of `resamples` bootstrap
+ * resamples of d[0..n), drawn from a generator seeded with `seed`.
+ */
+void assay__bootstrap_means(const float *d, size_t n, size_t resamples,
+                            uint64_t seed, double *means);
+/* The percentile interval at `level` from sorted bootstrap means. */
+void assay__bootstrap_interval(const double *means, size_t resamples,
+                               double level, double *low, double *high);
+/* Two-sided percentile-bootstrap p-value of "the mean is 0". */
+double assay__bootstrap_p(const double *means, size_t resamples);
+/* Minimum detectable effect of a mean of n values with deviation sd. */
+double assay__mde(double sd, double n, double alpha, double power);
+
+/* ------------------------------------------------------------ keymap.c */
+
+/* Strings interned to dense ids 0, 1, 2, ... in one capped arena. */
+typedef struct assay__intern assay__intern;
+
+/* NULL when out of memory; the arena holds at most max_bytes. */
+assay__intern *assay__intern_new(size_t max_bytes);
+void assay__intern_free(assay__intern *t);
+/* The id of `s`, added when new; ASSAY_ERR_LIMIT past the cap. */
+assay_status assay__intern_id(assay__intern *t, const char *s, uint32_t *id);
+/* The id of `s`, or -1 when it was never added. */
+long assay__intern_find(const assay__intern *t, const char *s);
+/* The string of an id (valid until the table is freed); NULL if unknown. */
+const char *assay__intern_str(const assay__intern *t, uint32_t id);
+size_t assay__intern_count(const assay__intern *t);
+
+/* A map from three numbers (group, case, repeat) to a slot number. */
+typedef struct assay__slotmap assay__slotmap;
+
+assay__slotmap *assay__slotmap_new(void);
+void assay__slotmap_free(assay__slotmap *m);
+/*
+ * Looks the key up and, when it is absent, stores *value under it
+ * (*inserted true); when present, sets *value to the stored slot.
+ */
+assay_status assay__slotmap_put(assay__slotmap *m, uint32_t a, uint32_t b,
+                                uint32_t c, uint32_t *value, bool *inserted);
+/* The slot stored under the key, or -1. */
+long assay__slotmap_get(const assay__slotmap *m, uint32_t a, uint32_t b,
+                        uint32_t c);
+
+
+/* ------------------------------------------------------------ csv.c */
+
+/*
+ * An RFC 4180 reader with no I/O: bytes are fed in, records are pulled
+ * out. Quoted fields may hold commas, doubled quotes and line breaks; CRLF
+ * and LF both end a record; a UTF-8 byte order mark at the start is
+ * dropped. A quote inside an unquoted field is taken as text (as most
+ * spreadsheets write it); text after a closing quote is an error.
+ */
+typedef struct assay__csv assay__csv;
+
+typedef enum assay__csv_result {
+    ASSAY__CSV_RECORD, /* a record is ready */
+    ASSAY__CSV_MORE,   /* feed more bytes, or finish */
+    ASSAY__CSV_END     /* finished and nothing is left */
+} assay__csv_result;
+
+/* `name` stands for the file in messages. */
+assay_status assay__csv_new(const char *name, assay__csv **out,
+                            assay_error *err);
+void assay__csv_free(assay__csv *r);
+/* More bytes of the text; ASSAY_ERR_LIMIT when a record passes 16 MiB. */
+assay_status assay__csv_feed(assay__csv *r, const char *data, size_t len,
+                             assay_error *err);
+/* No more bytes will come: the last record may end without a newline. */
+void assay__csv_finish(assay__csv *r);
+/*
+ * The next record. Its fields stay valid until the next call; `line` is
+ * where it starts (from 1). A malformed record is ASSAY_ERR_DATASET with
+ * its line and column; the reader then goes on at the next line.
+ */
+assay_status assay__csv_next(assay__csv *r, assay__csv_result *result,
+                             assay_error *err);
+size_t assay__csv_field_count(const assay__csv *r);
+const char *assay__csv_field(const assay__csv *r, size_t i, size_t *len);
+long assay__csv_line(const assay__csv *r);
 
 /* ------------------------------------------------------------ dataset.c */
 
 /*
  * One case of a dataset: its fields (the template variables) and its id.
- * Shared by the requests of every target and repeat, so it is counted.
+ * Shared by the requests of every target, prompt and repeat, so it is
+ * counted.
  */
 typedef struct assay__case {
     cJSON *vars;
     char *id;
     long line; /* where it came from, 0 for inline cases without a place */
     int refs;
+    /* The case's own checks (its `checks:` field, or CSV `__expected`
+       columns), scored after the suite's. */
+    assay__check **checks;
+    size_t n_checks;
+    assay__doc *doc; /* what those checks were compiled from, or NULL */
 } assay__case;
 
 assay__case *assay__case_ref(assay__case *c);
 void assay__case_unref(assay__case *c);
 
+typedef enum assay__data_format {
+    ASSAY__DATA_AUTO = 0, /* from the extension: .csv, .json, else JSONL */
+    ASSAY__DATA_JSONL,
+    ASSAY__DATA_CSV,
+    ASSAY__DATA_JSON
+} assay__data_format;
+
+/* A `map:` entry: the case's field `name` is the record's at `path`. */
+typedef struct assay__field_map {
+    char *name;
+    char *path; /* dotted, as in templates: "answer", "choices.0" */
+} assay__field_map;
+
 /*
- * Streams cases one at a time, from a JSON Lines file (memory does not grow
- * with the file) or from a suite's inline `cases:` list.
+ * Where cases come from and how records become cases. Any front end (the
+ * suite loader, a promptfoo config) fills one of these.
+ */
+typedef struct assay__dataset_spec {
+    char *path;                 /* a file; NULL for inline cases */
+    assay__data_format format;
+    const assay__doc *doc;      /* inline cases: the document holding them */
+    const cJSON *inline_cases;  /* borrowed from `doc` */
+    assay__field_map *map;
+    size_t n_map;
+    const cJSON *shots;         /* few-shot examples, given to every case
+                                   as `fewshot` (borrowed); NULL: none */
+} assay__dataset_spec;
+
+void assay__dataset_spec_release(assay__dataset_spec *spec);
+
+/* `--filter key=value`: the field at `path` (or the case id) reads `value`. */
+typedef struct assay__filter {
+    char *path;
+    char *value;
+} assay__filter;
+
+/* Which cases a run takes, and what a bad record does. */
+typedef struct assay__select {
+    long limit;  /* < 0: every case */
+    long sample; /* < 0: no sampling */
+    uint64_t seed;
+    assay__filter *filters; /* all must hold */
+    size_t n_filters;
+    assay_skip_fn skip; /* NULL: a bad record stops the dataset */
+    void *skip_data;
+} assay__select;
+
+void assay__select_init(assay__select *sel);
+void assay__select_release(assay__select *sel);
+assay_status assay__select_add_filter(assay__select *sel, const char *path,
+                                      const char *value);
+
+/*
+ * Streams cases one at a time, from a JSON Lines or CSV file (memory does
+ * not grow with the file), a JSON array, or a suite's inline `cases:`.
+ * Each record is checked (UTF-8, a mapping, a usable and unique id), mapped,
+ * and selected (filters, then the sample, then the limit).
  */
 typedef struct assay__dataset assay__dataset;
 
+/* `spec` and `sel` are borrowed and must outlive the dataset. */
+assay_status assay__dataset_open(const assay__dataset_spec *spec,
+                                 const assay__select *sel,
+                                 assay__dataset **out, assay_error *err);
 assay_status assay__dataset_open_jsonl(const char *path, assay__dataset **out,
                                        assay_error *err);
 /* `cases` is borrowed from `doc`, which must outlive the dataset. */
@@ -240,22 +535,75 @@ assay_status assay__dataset_open_inline(const assay__doc *doc,
 /* The next case (the caller owns a reference), or *out NULL at the end. */
 assay_status assay__dataset_next(assay__dataset *d, assay__case **out,
                                  assay_error *err);
+/* Bad records skipped so far. */
+long assay__dataset_skipped(const assay__dataset *d);
 void assay__dataset_free(assay__dataset *d);
+
+/* ------------------------------------------------------------ select.c */
+
+/*
+ * Selection over a stream of cases: filters, a reservoir sample (memory
+ * holds the sample, never the stream) and a limit.
+ */
+typedef struct assay__selector assay__selector;
+typedef assay_status (*assay__pull_fn)(void *source, assay__case **out,
+                                       assay_error *err);
+
+assay_status assay__selector_new(const assay__select *sel,
+                                 assay__selector **out, assay_error *err);
+void assay__selector_free(assay__selector *s);
+/* The next selected case pulled through `pull`; *out NULL at the end. */
+assay_status assay__selector_next(assay__selector *s, assay__pull_fn pull,
+                                  void *source, assay__case **out,
+                                  assay_error *err);
+/* True when `c` passes every filter. */
+bool assay__select_matches(const assay__select *sel, const assay__case *c);
 
 /* ------------------------------------------------------------ gates.c */
 
-/* The suite's `gates:` block; NaN means "no such gate". */
+#define ASSAY__MAX_METRIC_GATES 32
+#define ASSAY__METRIC_NAME_MAX 64 /* bytes, the NUL included */
+
+/* `metrics: {NAME: {min: X}}`: the mean of a metric must reach X. */
+typedef struct assay__metric_gate {
+    char name[ASSAY__METRIC_NAME_MAX];
+    double min;
+} assay__metric_gate;
+
+/*
+ * The suite's `gates:` block; NaN means "no such gate". A plain value with
+ * no pointer, so suites, summaries and records copy it freely.
+ */
 typedef struct assay__gates {
     double pass_rate_min;
+    double error_rate_max;
+    double latency_p95_ms_max;
+    double cost_max;
+    double regression_max_drop; /* NaN: no regression block */
+    double regression_alpha;
+    size_t n_metrics;
+    assay__metric_gate metrics[ASSAY__MAX_METRIC_GATES];
 } assay__gates;
+
+/* What `regression:` means when a key, or the whole block, is left out. */
+#define ASSAY__DEFAULT_MAX_DROP 0.02
+#define ASSAY__DEFAULT_ALPHA 0.05
 
 void assay__gates_init(assay__gates *g);
 /* Reads a `gates:` node (NULL: none); errors point at the offending key. */
 assay_status assay__gates_parse(const assay__doc *doc, const cJSON *node,
                                 assay__gates *out, assay_error *err);
+/*
+ * Sets one gate by its dotted name ("pass_rate.min", "metrics.NAME.min",
+ * "error_rate.max", "latency_p95_ms.max", "cost.max", "regression.max_drop",
+ * "regression.alpha"); NaN removes it. ASSAY_ERR_INVALID names the problem.
+ */
+assay_status assay__gates_set(assay__gates *g, const char *name, double value,
+                              assay_error *err);
 /* The gates as JSON, for the run record's header; NULL when out of memory. */
 cJSON *assay__gates_to_json(const assay__gates *g);
-/* Reads what assay__gates_to_json wrote; false when malformed. */
+/* Reads what assay__gates_to_json wrote; false when malformed. Gates this
+   version does not know are skipped, so newer records still load. */
 bool assay__gates_from_json(const cJSON *json, assay__gates *out);
 
 /* ------------------------------------------------------------ suite.c */
@@ -273,17 +621,43 @@ typedef struct assay__message {
     assay__template *content;
 } assay__message;
 
+/*
+ * One prompt variant: a list of message templates, or (`from_case`) the
+ * case's own `input` field sent as it is, a text or a list of
+ * {role, content} (OpenAI-evals samples).
+ */
+typedef struct assay__prompt {
+    char *name; /* "default" for the single `prompt:` form */
+    assay__message *messages;
+    size_t n_messages;
+    bool from_case;
+} assay__prompt;
+
+/* One prompt rendered for one case; the buffers are reused case to case. */
+typedef struct assay__rendered {
+    assay__buf *contents;
+    const char **roles; /* borrowed from the suite or the case */
+    size_t n;
+    size_t cap;
+} assay__rendered;
+
+void assay__rendered_init(assay__rendered *r);
+void assay__rendered_release(assay__rendered *r);
+/* Renders prompt `p` for case `c` into `out` (replacing what it held). */
+assay_status assay__prompt_render(const assay__prompt *p, const assay__case *c,
+                                  assay__rendered *out, assay_error *err);
+
 struct assay_suite {
     assay__doc *doc;
     char *path;
     char *name;
     assay__target *targets;
     size_t n_targets;
-    assay__message *messages;
-    size_t n_messages;
-    char *dataset_path;       /* resolved against the suite's folder */
-    const cJSON *inline_cases; /* borrowed from doc; NULL with a dataset */
-    assay__check **checks;
+    assay__prompt *prompts; /* targets x prompts is the comparison matrix */
+    size_t n_prompts;
+    assay__dataset_spec dataset;
+    cJSON *shots; /* the drawn `fewshot` examples (owned), or NULL */
+    assay__check **checks; /* `defaults.checks`, then `checks` */
     size_t n_checks;
     int repeat;
     assay__gates gates;
@@ -338,6 +712,7 @@ typedef struct assay__response {
     char model[128];
     char id[128];
     char system_fingerprint[128];
+    char error_code[64]; /* an error body's `code` ("insufficient_quota") */
     long prompt_tokens; /* -1 when the server did not say */
     long completion_tokens;
     long total_tokens;
@@ -396,6 +771,91 @@ assay_status assay__openai_stream_finish(assay__openai_stream *s,
                                          long http_status, const char *body,
                                          size_t len, assay_error *err);
 
+/* ------------------------------------------------------------ retry.c */
+
+typedef struct assay__retry_policy {
+    int max_attempts;        /* the first attempt included */
+    double base_delay_ms;    /* backoff before the 2nd attempt, at most */
+    double max_delay_ms;     /* backoff cap */
+    double case_deadline_ms; /* from the first attempt; 0: none */
+} assay__retry_policy;
+
+/* How one attempt ended, as the retry rule needs it. */
+typedef struct assay__attempt {
+    int attempt;            /* 1 for the first */
+    int curl_code;          /* CURLE_OK when an HTTP reply came */
+    long http_status;
+    bool body_ok;           /* a 2xx reply parsed as a completion */
+    double retry_after_ms;  /* from retry-after(-ms); < 0 when absent */
+    int should_retry;       /* x-should-retry: -1 absent, 0 false, 1 true */
+    const char *error_code; /* the error body's `code`, or NULL */
+    const char *error_message;
+} assay__attempt;
+
+/* 5 attempts, 0.5 s base, 30 s cap, 10 min per case. */
+void assay__retry_policy_init(assay__retry_policy *p);
+/*
+ * True when attempt `a` should be followed by another after *delay_ms;
+ * false with the reason in *why_not. `elapsed_ms` is the time since the
+ * case's first attempt; `rng` is the caller's jitter state.
+ */
+bool assay__retry_decide(const assay__retry_policy *p, const assay__attempt *a,
+                         double elapsed_ms, uint64_t *rng, double *delay_ms,
+                         const char **why_not);
+/* A Retry-After value (seconds or an HTTP date) in ms; -1 if unreadable. */
+double assay__retry_after_ms(const char *value, time_t now);
+/* A uniform number in [0, 1) from a splitmix64 state. */
+double assay__random_unit(uint64_t *state);
+
+/* ------------------------------------------------------------ ratelimit.c */
+
+typedef struct assay__bucket {
+    double capacity; /* 0: no limit */
+    double level;
+    double rate_per_ms;
+} assay__bucket;
+
+/* What the server's x-ratelimit-* headers said; -1 when absent. */
+typedef struct assay__ratelimit_headers {
+    long remaining_requests;
+    long remaining_tokens;
+    double reset_requests_ms;
+    double reset_tokens_ms;
+} assay__ratelimit_headers;
+
+/* One target's limits; fields private to ratelimit.c. */
+typedef struct assay__limiter {
+    assay__bucket requests;
+    assay__bucket tokens;
+    double window; /* congestion window: requests allowed in flight */
+    int max_window;
+    int in_flight;
+    double blocked_until_ms;
+    double last_decrease_ms;
+    double last_ms;
+    long throttled; /* 429s seen */
+} assay__limiter;
+
+/* rpm, tpm: per minute, 0 for no limit. */
+void assay__limiter_init(assay__limiter *l, int max_concurrency, double rpm,
+                         double tpm);
+/*
+ * 0 when a request estimated at `tokens` may go now (it is then counted in
+ * flight); otherwise the ms to wait, INFINITY when only a finishing request
+ * can make room.
+ */
+double assay__limiter_admit(assay__limiter *l, double now_ms, double tokens);
+/* A request admitted earlier ended; `actual_tokens` < 0 when unknown. */
+void assay__limiter_finished(assay__limiter *l, double now_ms, bool throttled,
+                             double estimated_tokens, double actual_tokens);
+void assay__limiter_observe(assay__limiter *l, double now_ms,
+                            const assay__ratelimit_headers *h);
+/* Holds every request back until `until_ms` (a 429's retry-after). */
+void assay__limiter_pause(assay__limiter *l, double until_ms);
+void assay__ratelimit_headers_init(assay__ratelimit_headers *h);
+/* "6m0s", "20ms", "1.5s" in ms; -1 when unreadable. */
+double assay__ratelimit_duration_ms(const char *text);
+
 /* ------------------------------------------------------------ engine.c */
 
 /*
@@ -405,15 +865,26 @@ assay_status assay__openai_stream_finish(assay__openai_stream *s,
  */
 typedef struct assay__engine assay__engine;
 
-typedef struct assay__transfer {
+typedef struct assay__transfer assay__transfer;
+
+/* Called with each piece of the body as it arrives (streams, TTFT). */
+typedef assay_status (*assay__transfer_data_fn)(assay__transfer *t,
+                                                const char *bytes, size_t n);
+
+struct assay__transfer {
     void *user;                /* the caller's job */
     assay__buf request_body;   /* filled by the caller before submit */
+    assay__transfer_data_fn on_data; /* optional, set before submit */
     assay__buf response_body;
     long http_status;
     double latency_ms;
     int curl_code;             /* CURLE_OK when the exchange completed */
     char curl_error[256];
-} assay__transfer;
+    /* From the response headers. */
+    double retry_after_ms;     /* retry-after-ms or retry-after; -1 */
+    int should_retry;          /* x-should-retry: -1 absent, 0, 1 */
+    assay__ratelimit_headers limits;
+};
 
 typedef void (*assay__engine_done_fn)(assay__transfer *t, void *user_data);
 
@@ -426,13 +897,35 @@ void assay__engine_free(assay__engine *e);
 assay__transfer *assay__engine_transfer(assay__engine *e);
 /* Gives a transfer back without submitting it. */
 void assay__engine_recycle(assay__engine *e, assay__transfer *t);
+struct curl_slist;
+
+/* Where and how a transfer goes; the run keeps one per target. */
+typedef struct assay__endpoint {
+    const char *url;
+    const struct curl_slist *headers; /* from assay__engine_headers */
+    bool verify_tls;
+} assay__endpoint;
+
 /*
- * Starts a POST of t->request_body to `url`. `api_key` (may be NULL) goes
- * in an Authorization header and nowhere else.
+ * The request headers of a target: JSON content type, the credential as
+ * `auth_name: auth_value` (skipped when auth_value is NULL or empty; the
+ * key goes nowhere else) and `extra` lines "Name: value".
  */
+assay_status assay__engine_headers(const char *auth_name,
+                                   const char *auth_value,
+                                   const char *const *extra, size_t n_extra,
+                                   struct curl_slist **out);
+/* Frees headers, overwriting them first: they may hold a key. */
+void assay__engine_headers_free(struct curl_slist *headers);
+/* Starts a POST of t->request_body to the endpoint. */
 assay_status assay__engine_submit(assay__engine *e, assay__transfer *t,
-                                  const char *url, const char *api_key);
+                                  const assay__endpoint *endpoint);
 size_t assay__engine_in_flight(const assay__engine *e);
+/* Milliseconds since `t` was submitted (for time to first token). */
+double assay__engine_elapsed_ms(const assay__transfer *t);
+/* A monotonic clock in milliseconds, the one the engine times with. */
+double assay__now_ms(void);
+
 /*
  * Waits up to `wait_ms` for activity, moves the transfers, and calls the
  * done callback for each finished one; the transfer goes back to the pool
@@ -456,6 +949,7 @@ typedef struct assay__check_outcome {
 typedef struct assay__result {
     const char *case_id;
     const char *target;
+    const char *prompt; /* the prompt variant's name */
     int repeat;
     const assay__response *response; /* NULL when no response came */
     bool has_verdict;
@@ -464,7 +958,9 @@ typedef struct assay__result {
     const assay__check_outcome *checks;
     size_t n_checks;
     double latency_ms; /* < 0 when there was no response */
-    int attempts;
+    double ttft_ms;    /* NaN unless streamed */
+    int attempts;      /* 0 when the reply came from the cache */
+    bool cached;
     const char *error_kind; /* NULL when there is no error */
     long error_status;
     const char *error_message;
@@ -488,16 +984,89 @@ assay_status assay__journal_flush(assay__journal *j, assay_error *err);
 
 /* ------------------------------------------------------------ summary.c */
 
-/* A new summary with one group per target name. */
+/* The prompt of results that name none. */
+#define ASSAY__DEFAULT_PROMPT "default"
+/* Distinct metrics kept per group (and per result line). */
+#define ASSAY__MAX_METRICS 64
+
+/* One metric's value in one result: checks sharing a metric are merged. */
+typedef struct assay__metric_value {
+    const char *name;
+    bool pass;
+    double score;
+} assay__metric_value;
+
+/* Everything the statistics take from one result. */
+typedef struct assay__observation {
+    const char *target;
+    const char *prompt;  /* NULL: ASSAY__DEFAULT_PROMPT */
+    const char *case_id; /* needed for repeats and comparisons */
+    const char *cluster; /* NULL: the case has no cluster key */
+    int repeat;
+    assay__outcome outcome;
+    double score; /* ignored for errors, which count as 0 */
+    const assay__metric_value *metrics;
+    size_t n_metrics;
+    double latency_ms; /* < 0 when there was no response */
+    long prompt_tokens; /* < 0 when unknown */
+    long completion_tokens;
+    double cost; /* NaN when unknown */
+} assay__observation;
+
+/*
+ * A new summary with one group per target, each for the default prompt.
+ * Group i is target i, as the run counts them.
+ */
 assay_summary *assay__summary_new(const char *suite_name,
                                   const char *const *targets, size_t n,
                                   const assay__gates *gates);
-/* The group of a target, or -1. */
+/*
+ * A new summary with one group per (target, prompt): group t * n_prompts + p
+ * is targets[t] with prompts[p]. No prompts (NULL, 0) means the default.
+ */
+assay_summary *assay__summary_new_groups(const char *suite_name,
+                                         const char *const *targets,
+                                         size_t n_targets,
+                                         const char *const *prompts,
+                                         size_t n_prompts,
+                                         const assay__gates *gates);
+/*
+ * Keeps per-case state (samples, passes, score sums) for repeat statistics,
+ * pass@k and flaky cases; with repeats > 1, repeats of a case are also
+ * clustered together for the standard errors. Call before adding results.
+ */
+void assay__summary_set_repeat(assay_summary *s, int repeats);
+/* The group of a target with the default prompt, or -1. */
 long assay__summary_group(const assay_summary *s, const char *target);
+/* The group of (target, prompt); prompt NULL is the default; -1 if none. */
+long assay__summary_group_of(const assay_summary *s, const char *target,
+                             const char *prompt);
+/* Counts without scores, for callers that have only an outcome. */
 void assay__summary_add(assay_summary *s, size_t group, assay__outcome outcome,
                         double latency_ms, long prompt_tokens,
                         long completion_tokens);
-/* Evaluates the gates on the counts so far; call before reading verdicts. */
+/*
+ * Adds a result to the group of its (target, prompt), which is created when
+ * the target is known but the prompt is new. ASSAY_ERR_INVALID when the
+ * target is unknown; ASSAY_ERR_LIMIT past ASSAY__MAX_METRICS metrics.
+ */
+assay_status assay__summary_observe(assay_summary *s,
+                                    const assay__observation *o);
+/*
+ * Merges one check's outcome into the metric values of a result: the first
+ * check of a metric adds it, later ones average their scores into it (the
+ * running mean over counts[i] checks) and pass only when all pass. False
+ * past ASSAY__MAX_METRICS metrics. `name` is borrowed, not copied.
+ */
+bool assay__metric_merge(assay__metric_value *values, int *counts, size_t *n,
+                         const char *name, bool pass, double score);
+/* Adds a result as the journal writes it, to `group`. */
+assay_status assay__summary_add_result(assay_summary *s, size_t group,
+                                       const assay__result *r);
+/*
+ * Evaluates the gates on the counts so far; call before reading verdicts.
+ * Also reports the first failure of an earlier add (out of memory).
+ */
 assay_status assay__summary_finish(assay_summary *s);
 const assay__stats *assay__summary_stats(const assay_summary *s, size_t group);
 
@@ -510,9 +1079,127 @@ typedef assay_status (*assay__report_fn)(const assay_summary *s, FILE *out,
 assay_status assay__report_text(const assay_summary *s, FILE *out,
                                 assay_error *err);
 
+/* One format of comparison reports. Registered in report.c. */
+typedef assay_status (*assay__compare_report_fn)(const assay_compare *c,
+                                                 FILE *out, assay_error *err);
+
+assay_status assay__report_compare_text(const assay_compare *c, FILE *out,
+                                        assay_error *err);
+
 /* ------------------------------------------------------------ record.c */
 
+/* What a run record's header says, borrowed for the time of a callback. */
+typedef struct assay__record_header {
+    const char *suite;
+    const char *const *targets;
+    size_t n_targets;
+    const char *const *prompts; /* from "prompts", when the run names them */
+    size_t n_prompts;
+    int repeat;
+    assay__gates gates;
+} assay__record_header;
+
+typedef assay_status (*assay__record_header_fn)(
+    void *user, const assay__record_header *h, assay_error *err);
+/* `path` and `line` place the result for error messages. */
+typedef assay_status (*assay__record_result_fn)(void *user,
+                                                const assay__observation *o,
+                                                const char *path, long line,
+                                                assay_error *err);
+
+/*
+ * Streams a run record: the header first, then every result line, each
+ * parsed into an observation. Checks sharing a `metric` (else their
+ * `type`) become one metric value: the mean score, passing when all pass.
+ * A line cut short by a crash at the end is skipped. A callback's error
+ * stops the scan and is returned.
+ */
+assay_status assay__record_scan(const char *path, assay__record_header_fn on_header,
+                                assay__record_result_fn on_result, void *user,
+                                assay_error *err);
+/* A record's summary, recomputed from its result lines. */
 assay_status assay__record_read(const char *path, assay_summary **out,
                                 assay_error *err);
+
+/* ------------------------------------------------------------ cache.c */
+
+/*
+ * The response cache: one SQLite file (WAL, shared safely by several
+ * processes) of complete, successful responses. Key encoding and schema:
+ * docs/cache.md. One cache object is used from one thread.
+ *
+ * Errors name the file: a missing file in read-only mode, a file that is
+ * not SQLite or not an assay cache, another schema version, a lock held
+ * by another process past the busy timeout (30 s) all give ASSAY_ERR_IO
+ * with "PATH: what is wrong".
+ */
+typedef struct assay__cache assay__cache;
+
+#define ASSAY__CACHE_KEY_SIZE 32
+
+/* What is stored for one response. */
+typedef struct assay__cache_entry {
+    const char *body;     /* exactly as received: JSON, or raw SSE bytes */
+    size_t len;
+    bool stream;          /* true: `body` is the SSE stream */
+    double latency_ms;    /* as measured when it was fetched */
+    double ttft_ms;       /* time to first token; < 0 when not measured */
+    const char *base_url; /* for stats; user:password@ is dropped */
+    const char *model;    /* for stats; NULL: unknown */
+} assay__cache_entry;
+
+/*
+ * Opens the cache at `path`. Writable: creates the file and its folders,
+ * and the schema in a new file. Read-only: never creates anything, and a
+ * missing file is an error. A file of another schema version is refused.
+ */
+assay_status assay__cache_open(const char *path, bool read_only,
+                               assay__cache **out, assay_error *err);
+/* Writes what is pending (errors are lost: call _flush first to see them)
+   and closes. Accepts NULL. */
+void assay__cache_close(assay__cache *c);
+/* The path the cache was opened with. */
+const char *assay__cache_path(const assay__cache *c);
+
+/*
+ * The key of one request: SHA-256 over length-prefixed fields (a tag, the
+ * base URL without user:password@, the endpoint, the body) and the repeat
+ * index, so repeated samples of one case are distinct entries. NULL
+ * strings count as empty. Fails only when OpenSSL cannot allocate.
+ */
+assay_status assay__cache_key(const char *base_url, const char *endpoint,
+                              const char *body, size_t body_len, int repeat,
+                              unsigned char key[ASSAY__CACHE_KEY_SIZE]);
+/* The key in lowercase hex, for messages and --verbose. */
+void assay__cache_key_hex(const unsigned char key[ASSAY__CACHE_KEY_SIZE],
+                          char hex[2 * ASSAY__CACHE_KEY_SIZE + 1]);
+
+/*
+ * Looks a key up. On a hit, *found is true, `body` holds the stored bytes
+ * (its contents are replaced; ASSAY_ERR_LIMIT when they pass its cap),
+ * and the flag and timings are those stored. A miss is ASSAY_OK with
+ * *found false. Sees what was flushed (by any process), not what this
+ * object still holds pending.
+ */
+assay_status assay__cache_get(assay__cache *c,
+                              const unsigned char key[ASSAY__CACHE_KEY_SIZE],
+                              assay__buf *body, bool *stream,
+                              double *latency_ms, double *ttft_ms,
+                              bool *found, assay_error *err);
+/*
+ * Holds a copy of `e` for the next flush (call it only for complete,
+ * successful responses); an existing entry of the same key is replaced.
+ * Flushes by itself past 1024 entries or 32 MiB pending. ASSAY_ERR_STATE
+ * on a read-only cache.
+ */
+assay_status assay__cache_put(assay__cache *c,
+                              const unsigned char key[ASSAY__CACHE_KEY_SIZE],
+                              const assay__cache_entry *e, assay_error *err);
+/*
+ * Writes every pending entry in one transaction, holding the file's write
+ * lock only for that; call once per batch of finished requests. Pending
+ * entries are dropped even when this fails.
+ */
+assay_status assay__cache_flush(assay__cache *c, assay_error *err);
 
 #endif /* ASSAY_INTERNAL_H */

@@ -256,6 +256,34 @@ static assay_status put_checks(assay__buf *b, const assay__result *r)
     return st;
 }
 
+/* "tool_calls":[{"id","name","arguments"}], arguments as the model wrote
+   them (a string: it may not even be JSON, which checks want to see). */
+static assay_status put_tool_calls(assay__buf *b, const assay__response *resp)
+{
+    assay_status st = put_key(b, "tool_calls");
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '[');
+    for (size_t i = 0; st == ASSAY_OK && i < resp->n_tool_calls; i++) {
+        const assay__tool_call *c = &resp->tool_calls[i];
+        st = assay__buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        if (st == ASSAY_OK)
+            st = c->id ? assay__text_put_json_string(b, c->id, strlen(c->id))
+                       : assay__buf_puts(b, "null");
+        if (st == ASSAY_OK)
+            st = put_str(b, "name", c->name);
+        if (st == ASSAY_OK)
+            st = put_key(b, "arguments");
+        if (st == ASSAY_OK)
+            st = assay__text_put_json_string(b, c->arguments.data,
+                                             c->arguments.len);
+        if (st == ASSAY_OK)
+            st = assay__buf_putc(b, '}');
+    }
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, ']');
+    return st;
+}
+
 static assay_status put_response(assay__buf *b, const assay__response *resp)
 {
     assay_status st = put_key(b, "output");
@@ -263,6 +291,10 @@ static assay_status put_response(assay__buf *b, const assay__response *resp)
         st = resp ? assay__text_put_json_string(b, resp->content.data,
                                                 resp->content.len)
                   : assay__buf_puts(b, "null");
+    if (st == ASSAY_OK && resp && resp->refusal.len)
+        st = put_str(b, "refusal", resp->refusal.data);
+    if (st == ASSAY_OK && resp && resp->n_tool_calls)
+        st = put_tool_calls(b, resp);
     if (st == ASSAY_OK)
         st = put_opt_str(b, "finish_reason", resp ? resp->finish_reason : NULL);
     if (st == ASSAY_OK)
@@ -291,6 +323,10 @@ static assay_status put_usage(assay__buf *b, const assay__response *resp)
         st = put_count(b, "completion_tokens", resp->completion_tokens);
     if (st == ASSAY_OK)
         st = put_count(b, "total_tokens", resp->total_tokens);
+    if (st == ASSAY_OK && resp->cached_tokens >= 0)
+        st = put_count(b, "cached_tokens", resp->cached_tokens);
+    if (st == ASSAY_OK && resp->reasoning_tokens >= 0)
+        st = put_count(b, "reasoning_tokens", resp->reasoning_tokens);
     if (st == ASSAY_OK)
         st = assay__buf_putc(b, '}');
     return st;
@@ -321,6 +357,8 @@ static assay_status build_result(assay__buf *b, const assay__result *r)
         st = put_str(b, "case", r->case_id);
     if (st == ASSAY_OK)
         st = put_str(b, "target", r->target);
+    if (st == ASSAY_OK && r->prompt)
+        st = put_str(b, "prompt", r->prompt);
     if (st == ASSAY_OK)
         st = put_num(b, "repeat", r->repeat);
     if (st == ASSAY_OK)
@@ -335,11 +373,13 @@ static assay_status build_result(assay__buf *b, const assay__result *r)
     if (st == ASSAY_OK)
         st = put_num(b, "latency_ms", r->latency_ms < 0 ? NAN : r->latency_ms);
     if (st == ASSAY_OK)
+        st = put_num(b, "ttft_ms", r->ttft_ms);
+    if (st == ASSAY_OK)
         st = put_usage(b, r->response);
     if (st == ASSAY_OK)
         st = put_num(b, "attempts", r->attempts);
     if (st == ASSAY_OK)
-        st = put_bool(b, "cached", false);
+        st = put_bool(b, "cached", r->cached);
     if (st == ASSAY_OK)
         st = put_error(b, r);
     if (st == ASSAY_OK)
@@ -362,12 +402,40 @@ assay_status assay__journal_result(assay__journal *j, const assay__result *r,
 
 /* ------------------------------------------------------------ summary */
 
+/* One metric of a group: {"name","n","pass_rate","mean","se","low","high"}. */
+static assay_status put_metric(assay__buf *b, const assay_summary *s,
+                               size_t g, size_t m)
+{
+    const char *name = assay_summary_metric_name(s, g, m);
+    assay_status st = assay__buf_puts(b, m ? ",{\"name\":" : "{\"name\":");
+    if (st == ASSAY_OK)
+        st = assay__text_put_json_string(b, name, strlen(name));
+    static const struct {
+        const char *key;
+        assay_stat stat;
+    } fields[] = {
+        {"n", ASSAY_STAT_RESULTS},
+        {"pass_rate", ASSAY_STAT_PASS_RATE},
+        {"mean", ASSAY_STAT_SCORE_MEAN},
+        {"se", ASSAY_STAT_SCORE_SE},
+        {"low", ASSAY_STAT_SCORE_LOW},
+        {"high", ASSAY_STAT_SCORE_HIGH},
+    };
+    for (size_t f = 0; st == ASSAY_OK && f < sizeof fields / sizeof *fields;
+         f++)
+        st = put_num(b, fields[f].key,
+                     assay_summary_metric_stat(s, g, m, fields[f].stat));
+    return st == ASSAY_OK ? assay__buf_putc(b, '}') : st;
+}
+
 static assay_status put_group(assay__buf *b, const assay_summary *s, size_t i)
 {
     const char *target = assay_summary_group_target(s, i);
     assay_status st = assay__buf_puts(b, i ? ",{\"target\":" : "{\"target\":");
     if (st == ASSAY_OK)
         st = assay__text_put_json_string(b, target, strlen(target));
+    if (st == ASSAY_OK)
+        st = put_str(b, "prompt", assay_summary_group_prompt(s, i));
     static const struct {
         const char *key;
         assay_stat stat;
@@ -379,16 +447,31 @@ static assay_status put_group(assay__buf *b, const assay_summary *s, size_t i)
         {"pass_rate", ASSAY_STAT_PASS_RATE},
         {"pass_rate_low", ASSAY_STAT_PASS_RATE_LOW},
         {"pass_rate_high", ASSAY_STAT_PASS_RATE_HIGH},
+        {"error_rate", ASSAY_STAT_ERROR_RATE},
+        {"score_mean", ASSAY_STAT_SCORE_MEAN},
+        {"score_se", ASSAY_STAT_SCORE_SE},
+        {"score_low", ASSAY_STAT_SCORE_LOW},
+        {"score_high", ASSAY_STAT_SCORE_HIGH},
+        {"score_se_clustered", ASSAY_STAT_SCORE_SE_CLUSTERED},
+        {"clusters", ASSAY_STAT_CLUSTERS},
         {"latency_mean_ms", ASSAY_STAT_LATENCY_MEAN_MS},
         {"latency_p95_ms", ASSAY_STAT_LATENCY_P95_MS},
         {"prompt_tokens", ASSAY_STAT_PROMPT_TOKENS},
         {"completion_tokens", ASSAY_STAT_COMPLETION_TOKENS},
+        {"cost", ASSAY_STAT_COST},
     };
     for (size_t f = 0; st == ASSAY_OK && f < sizeof fields / sizeof *fields;
          f++)
         st = put_num(b, fields[f].key, assay_summary_stat(s, i, fields[f].stat));
     if (st == ASSAY_OK)
-        st = assay__buf_putc(b, '}');
+        st = put_key(b, "metrics");
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '[');
+    for (size_t m = 0; st == ASSAY_OK && m < assay_summary_metric_count(s, i);
+         m++)
+        st = put_metric(b, s, i, m);
+    if (st == ASSAY_OK)
+        st = assay__buf_puts(b, "]}");
     return st;
 }
 

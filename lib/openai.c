@@ -46,6 +46,7 @@ void assay__response_reset(assay__response *r)
     r->model[0] = '\0';
     r->id[0] = '\0';
     r->system_fingerprint[0] = '\0';
+    r->error_code[0] = '\0';
     r->prompt_tokens = -1;
     r->completion_tokens = -1;
     r->total_tokens = -1;
@@ -205,6 +206,16 @@ static bool error_text(const cJSON *root, const char **message,
     *message = msg->valuestring;
     *type = cJSON_IsString(typ) ? typ->valuestring : NULL;
     return true;
+}
+
+/* The error's `code`, a string for OpenAI and a number for llama.cpp. */
+static void read_error_code(const cJSON *root, assay__response *out)
+{
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
+    if (cJSON_IsString(code))
+        snprintf(out->error_code, sizeof out->error_code, "%s",
+                 code->valuestring);
 }
 
 static assay_status http_error(assay_error *err, long status,
@@ -384,6 +395,8 @@ assay_status assay__openai_parse_chat(long http_status, const char *body,
     out->http_status = http_status;
     cJSON *root = cJSON_ParseWithLength(body, len);
     assay_status st;
+    if (root)
+        read_error_code(root, out);
     if (http_status < 200 || http_status > 299) {
         st = http_error(err, http_status, root, body, len);
         if (st == ASSAY_ERR_RESPONSE)

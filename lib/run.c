@@ -5,9 +5,12 @@
  *
  * The run pulls one case at a time from the dataset and renders its
  * messages once for every target and repeat. It keeps at most
- * `concurrency` requests in flight; as each finishes, its result is scored,
+ * `concurrency` requests in flight, and no more for a target than that
+ * target's rate limiter admits; a request that must wait, or that failed in
+ * a way worth retrying (retry.c), waits in a queue ordered by the time it
+ * may go. As each request finishes for good, its result is scored,
  * journaled and counted, then forgotten, so memory follows the requests in
- * flight and not the size of the dataset. A failure that stops the run (a
+ * flight and waiting, not the size of the dataset. A failure that stops the run (a
  * bad dataset line, a missing template variable, an unwritable record)
  * stops sending, lets the requests in flight finish and be recorded, and
  * then ends the run with that error.
@@ -15,6 +18,7 @@
 #include "internal.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,13 +28,29 @@
 typedef struct run_job {
     assay__case *c;
     size_t target;
+    size_t prompt;
     int repeat;
+    char *body; /* the request, kept for retries */
+    size_t body_len;
+    double estimated_tokens;
+    int attempts;         /* attempts sent so far */
+    double first_sent_ms; /* for the case's deadline */
+    double due_ms;        /* when a waiting job may go; INFINITY: when a
+                             request finishes and makes room */
+    double ttft_ms;       /* NaN until a stream's first token */
+    unsigned char key[ASSAY__CACHE_KEY_SIZE]; /* in the response cache */
+    assay__openai_stream *stream; /* while a streamed attempt runs */
+    assay__response *streamed;
 } run_job;
 
 typedef struct run_target {
     char *base_url;
     char *url;
-    char *api_key;
+    cJSON *params; /* the suite's, plus what streaming needs */
+    bool stream;
+    struct curl_slist *headers;
+    assay__endpoint endpoint;
+    assay__limiter limiter;
 } run_target;
 
 struct assay_run {
@@ -42,6 +62,7 @@ struct assay_run {
     void *env_data;
     assay_progress_fn progress_fn;
     void *progress_data;
+    assay__select select; /* which cases, and what a bad one does */
 
     bool executed;
     assay_summary *summary;
@@ -53,17 +74,30 @@ struct assay_run {
     assay__dataset *dataset;
     assay__case *current; /* the case whose requests are being sent */
     size_t next_target;
+    size_t next_prompt;
     int next_repeat;
     bool dataset_done;
-    assay__buf *rendered; /* the current case's messages */
-    const char **roles;
+    assay__rendered *rendered; /* the current case, one per prompt */
     assay__response response;
     assay__verdict verdict;
     assay__check_outcome *outcomes;
     char **reasons;
+    size_t cap_checks; /* of outcomes and reasons */
     assay_progress progress;
     assay_status failure; /* what stopped the run, or ASSAY_OK */
     assay_error failure_err;
+
+    /* Jobs not in flight: rate-limited or waiting to retry; a min-heap
+       on due_ms. */
+    run_job **waiting;
+    size_t n_waiting;
+    size_t cap_waiting;
+    assay__retry_policy retry;
+    uint64_t rng;
+
+    char *cache_path;
+    assay_cache_mode cache_mode;
+    assay__cache *cache; /* only while executing */
 };
 
 assay_status assay_run_new(const assay_suite *suite, assay_run **out,
@@ -82,6 +116,9 @@ assay_status assay_run_new(const assay_suite *suite, assay_run **out,
     run->suite = suite;
     run->concurrency = 8;
     run->timeout_ms = 60000;
+    assay__select_init(&run->select);
+    assay__retry_policy_init(&run->retry);
+    run->rng = 0x5EED;
     *out = run;
     return ASSAY_OK;
 }
@@ -92,9 +129,8 @@ static void free_targets(assay_run *run)
         return;
     for (size_t i = 0; i < run->suite->n_targets; i++) {
         run_target *t = &run->targets[i];
-        if (t->api_key)
-            memset(t->api_key, 0, strlen(t->api_key));
-        free(t->api_key);
+        assay__engine_headers_free(t->headers);
+        cJSON_Delete(t->params);
         free(t->base_url);
         free(t->url);
     }
@@ -106,9 +142,11 @@ void assay_run_free(assay_run *run)
 {
     if (!run)
         return;
+    free(run->cache_path);
     free_targets(run);
     assay_summary_free(run->summary);
     free(run->record_path);
+    assay__select_release(&run->select);
     free(run);
 }
 
@@ -125,6 +163,28 @@ assay_status assay_run_set_timeout_ms(assay_run *run, long ms)
     if (ms < 1)
         return ASSAY_ERR_INVALID;
     run->timeout_ms = ms;
+    return ASSAY_OK;
+}
+
+assay_status assay_run_set_cache(assay_run *run, const char *path,
+                                 assay_cache_mode mode)
+{
+    if (mode != ASSAY_CACHE_OFF && !path)
+        return ASSAY_ERR_INVALID;
+    char *copy = NULL;
+    if (path && !(copy = strdup(path)))
+        return ASSAY_ERR_NOMEM;
+    free(run->cache_path);
+    run->cache_path = copy;
+    run->cache_mode = mode;
+    return ASSAY_OK;
+}
+
+assay_status assay_run_set_max_attempts(assay_run *run, int n)
+{
+    if (n < 1 || n > 100)
+        return ASSAY_ERR_INVALID;
+    run->retry.max_attempts = n;
     return ASSAY_OK;
 }
 
@@ -163,6 +223,23 @@ static const char *env_get(const assay_run *run, const char *name)
     return run->env ? run->env(name, run->env_data) : NULL;
 }
 
+/* Streams ask for the usage chunk too, unless the suite said otherwise. */
+static assay_status stream_params(run_target *rt, const cJSON *params)
+{
+    rt->params = cJSON_Duplicate(params, true);
+    if (!rt->params)
+        return ASSAY_ERR_NOMEM;
+    rt->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params,
+                                                               "stream"));
+    if (!rt->stream ||
+        cJSON_GetObjectItemCaseSensitive(params, "stream_options"))
+        return ASSAY_OK;
+    cJSON *options = cJSON_AddObjectToObject(rt->params, "stream_options");
+    if (!options || !cJSON_AddTrueToObject(options, "include_usage"))
+        return ASSAY_ERR_NOMEM;
+    return ASSAY_OK;
+}
+
 static assay_status resolve_target(assay_run *run, size_t i)
 {
     const assay__target *t = &run->suite->targets[i];
@@ -182,10 +259,24 @@ static assay_status resolve_target(assay_run *run, size_t i)
                                            rt->base_url) != ASSAY_OK)
         return ASSAY_ERR_NOMEM;
     rt->url = assay__buf_detach(&url, NULL);
-    const char *key = env_get(run, t->api_key_env);
-    if (key && *key && !(rt->api_key = strdup(key)))
+    if (!rt->url)
         return ASSAY_ERR_NOMEM;
-    return rt->url ? ASSAY_OK : ASSAY_ERR_NOMEM;
+    const char *key = env_get(run, t->api_key_env);
+    assay__buf bearer;
+    assay__buf_init(&bearer, 0);
+    assay_status st = key && *key
+                          ? assay__buf_printf(&bearer, "Bearer %s", key)
+                          : ASSAY_OK;
+    if (st == ASSAY_OK)
+        st = assay__engine_headers("Authorization", bearer.data, NULL, 0,
+                                   &rt->headers);
+    memset(bearer.data, 0, bearer.len);
+    assay__buf_release(&bearer);
+    if (st == ASSAY_OK)
+        st = stream_params(rt, t->params);
+    rt->endpoint = (assay__endpoint){rt->url, rt->headers, true};
+    assay__limiter_init(&rt->limiter, run->concurrency, 0, 0);
+    return st;
 }
 
 static assay_status resolve_targets(assay_run *run, assay_error *err)
@@ -218,12 +309,15 @@ static assay_status make_summary(assay_run *run, assay_error *err)
 static assay_status open_dataset(assay_run *run, assay_error *err)
 {
     const assay_suite *s = run->suite;
-    if (s->dataset_path)
-        return assay__dataset_open_jsonl(s->dataset_path, &run->dataset, err);
-    run->progress.total = (long)cJSON_GetArraySize(s->inline_cases) *
-                          (long)s->n_targets * s->repeat;
-    return assay__dataset_open_inline(s->doc, s->inline_cases, &run->dataset,
-                                      err);
+    const assay__select *sel = &run->select;
+    if (!s->dataset.path && !sel->n_filters && sel->sample < 0) {
+        long n = (long)cJSON_GetArraySize(s->dataset.inline_cases);
+        if (sel->limit >= 0 && sel->limit < n)
+            n = sel->limit;
+        run->progress.total = n * (long)s->n_targets * (long)s->n_prompts *
+                              s->repeat;
+    }
+    return assay__dataset_open(&s->dataset, sel, &run->dataset, err);
 }
 
 static void on_done(assay__transfer *t, void *user_data);
@@ -231,16 +325,11 @@ static void on_done(assay__transfer *t, void *user_data);
 static assay_status alloc_scratch(assay_run *run, assay_error *err)
 {
     const assay_suite *s = run->suite;
-    run->rendered = calloc(s->n_messages, sizeof *run->rendered);
-    run->roles = calloc(s->n_messages, sizeof *run->roles);
-    run->outcomes = calloc(s->n_checks, sizeof *run->outcomes);
-    run->reasons = calloc(s->n_checks, sizeof *run->reasons);
-    if (!run->rendered || !run->roles || !run->outcomes || !run->reasons)
+    run->rendered = calloc(s->n_prompts, sizeof *run->rendered);
+    if (!run->rendered)
         return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
-    for (size_t i = 0; i < s->n_messages; i++) {
-        assay__buf_init(&run->rendered[i], 0);
-        run->roles[i] = s->messages[i].role;
-    }
+    for (size_t i = 0; i < s->n_prompts; i++)
+        assay__rendered_init(&run->rendered[i]);
     assay__response_init(&run->response);
     assay__verdict_init(&run->verdict);
     return ASSAY_OK;
@@ -250,17 +339,16 @@ static void free_scratch(assay_run *run)
 {
     const assay_suite *s = run->suite;
     if (run->rendered)
-        for (size_t i = 0; i < s->n_messages; i++)
-            assay__buf_release(&run->rendered[i]);
+        for (size_t i = 0; i < s->n_prompts; i++)
+            assay__rendered_release(&run->rendered[i]);
     if (run->reasons)
-        for (size_t i = 0; i < s->n_checks; i++)
+        for (size_t i = 0; i < run->cap_checks; i++)
             free(run->reasons[i]);
     free(run->rendered);
-    free(run->roles);
     free(run->outcomes);
     free(run->reasons);
     run->rendered = NULL;
-    run->roles = NULL;
+    run->cap_checks = 0;
     run->outcomes = NULL;
     run->reasons = NULL;
     assay__response_release(&run->response);
@@ -286,6 +374,10 @@ static assay_status setup(assay_run *run, assay_error *err)
             st = assay__journal_header(run->journal, run->suite, urls, err);
         free(urls);
     }
+    if (st == ASSAY_OK && run->cache_mode != ASSAY_CACHE_OFF)
+        st = assay__cache_open(run->cache_path,
+                               run->cache_mode == ASSAY_CACHE_READ,
+                               &run->cache, err);
     if (st == ASSAY_OK)
         st = open_dataset(run, err);
     if (st == ASSAY_OK &&
@@ -316,22 +408,54 @@ static const char *transport_kind(int curl_code)
     return curl_code == CURLE_OPERATION_TIMEDOUT ? "timeout" : "transport";
 }
 
+/* Outcomes for `n` checks: the suite's and the case's own. */
+static bool room_for_checks(assay_run *run, size_t n)
+{
+    if (n <= run->cap_checks)
+        return true;
+    assay__check_outcome *o = realloc(run->outcomes, n * sizeof *o);
+    if (o)
+        run->outcomes = o;
+    char **r = o ? realloc(run->reasons, n * sizeof *r) : NULL;
+    if (!r)
+        return false;
+    memset(r + run->cap_checks, 0, (n - run->cap_checks) * sizeof *r);
+    run->reasons = r;
+    run->cap_checks = n;
+    return true;
+}
+
 /*
  * Runs every check (a failing one does not stop the others). The case
  * passes when all pass; its score is the mean. A check that cannot run is
  * an error of the result, reported in *error_message.
  */
-static assay_status score(assay_run *run, const run_job *job, size_t *n_done,
-                          assay_error *check_err)
+static assay_status score(assay_run *run, const run_job *job,
+                          const assay__response *resp, double latency_ms,
+                          size_t *n_done, assay_error *check_err)
 {
     const assay_suite *s = run->suite;
-    const assay__buf *out = &run->response.content;
+    const assay__buf *out = &resp->content;
+    const assay__check_context ctx = {
+        .response = resp, .latency_ms = latency_ms, .ttft_ms = job->ttft_ms};
     *n_done = 0;
-    for (size_t i = 0; i < s->n_checks; i++) {
+    size_t n = s->n_checks + job->c->n_checks;
+    if (n == 0)
+        return assay__error(check_err, ASSAY_ERR_CHECK, NULL, 0, 0,
+                            "case '%s' has no checks: give the suite "
+                            "'checks' or the case its own",
+                            job->c->id);
+    if (!room_for_checks(run, n))
+        return assay__error(check_err, ASSAY_ERR_NOMEM, NULL, 0, 0,
+                            "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const assay__check *check = i < s->n_checks
+                                        ? s->checks[i]
+                                        : job->c->checks[i - s->n_checks];
         assay__buf_reset(&run->verdict.reason);
         assay_status st =
-            assay__check_run(s->checks[i], out->data, out->len, job->c->vars,
-                             job->c->id, &run->verdict, check_err);
+            assay__check_run(check, out->data, out->len, job->c->vars,
+                             job->c->id, &ctx, &run->verdict, check_err);
         if (st != ASSAY_OK)
             return st;
         free(run->reasons[i]);
@@ -340,7 +464,7 @@ static assay_status score(assay_run *run, const run_job *job, size_t *n_done,
             return assay__error(check_err, ASSAY_ERR_NOMEM, NULL, 0, 0,
                                 "out of memory");
         run->outcomes[i] = (assay__check_outcome){
-            .type = assay__check_type(s->checks[i]),
+            .type = assay__check_type(check),
             .pass = run->verdict.pass,
             .score = run->verdict.score,
             .reason = run->reasons[i],
@@ -395,32 +519,204 @@ static void record(assay_run *run, const run_job *job, assay__result *r)
     count(run, job, r);
 }
 
-static void on_done(assay__transfer *t, void *user_data)
+/* ------------------------------------------------------------ jobs */
+
+static void job_end_stream(run_job *job)
 {
-    assay_run *run = user_data;
-    run_job *job = t->user;
+    if (job->stream) {
+        assay__openai_stream_release(job->stream);
+        free(job->stream);
+        job->stream = NULL;
+    }
+    if (job->streamed) {
+        assay__response_release(job->streamed);
+        free(job->streamed);
+        job->streamed = NULL;
+    }
+}
+
+static void job_free(run_job *job)
+{
+    if (!job)
+        return;
+    job_end_stream(job);
+    assay__case_unref(job->c);
+    free(job->body);
+    free(job);
+}
+
+/* The waiting jobs form a min-heap on due_ms. */
+static bool waiting_push(assay_run *run, run_job *job)
+{
+    if (run->n_waiting == run->cap_waiting) {
+        size_t cap = run->cap_waiting ? 2 * run->cap_waiting : 64;
+        run_job **w = realloc(run->waiting, cap * sizeof *w);
+        if (!w)
+            return false;
+        run->waiting = w;
+        run->cap_waiting = cap;
+    }
+    size_t i = run->n_waiting++;
+    while (i > 0 && run->waiting[(i - 1) / 2]->due_ms > job->due_ms) {
+        run->waiting[i] = run->waiting[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    run->waiting[i] = job;
+    return true;
+}
+
+static run_job *waiting_pop(assay_run *run)
+{
+    run_job *top = run->waiting[0];
+    run_job *last = run->waiting[--run->n_waiting];
+    size_t i = 0;
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= run->n_waiting)
+            break;
+        if (child + 1 < run->n_waiting &&
+            run->waiting[child + 1]->due_ms < run->waiting[child]->due_ms)
+            child++;
+        if (run->waiting[child]->due_ms >= last->due_ms)
+            break;
+        run->waiting[i] = run->waiting[child];
+        i = child;
+    }
+    if (run->n_waiting)
+        run->waiting[i] = last;
+    return top;
+}
+
+/* A request finished: jobs waiting for room may try again now. Setting a
+   due time to `now` keeps the heap ordered only if all were INFINITY at
+   the bottom, so rebuild it; the queue is at most a few times the
+   concurrency long. */
+static void wake_waiting(assay_run *run, double now)
+{
+    size_t n = run->n_waiting;
+    bool changed = false;
+    for (size_t i = 0; i < n; i++)
+        if (isinf(run->waiting[i]->due_ms)) {
+            run->waiting[i]->due_ms = now;
+            changed = true;
+        }
+    if (!changed)
+        return;
+    run->n_waiting = 0;
+    for (size_t i = 0; i < n; i++)
+        waiting_push(run, run->waiting[i]); /* no growth: cannot fail */
+}
+
+/* ------------------------------------------------------------ replies */
+
+/* How an attempt ended: the reply parsed into *resp, or an error. */
+static assay_status read_reply(assay_run *run, run_job *job,
+                               assay__transfer *t, assay__response **resp,
+                               assay_error *err)
+{
+    if (job->stream) {
+        *resp = job->streamed;
+        if (t->curl_code != CURLE_OK)
+            return ASSAY_ERR_TRANSPORT;
+        return assay__openai_stream_finish(job->stream, t->http_status,
+                                           t->response_body.data,
+                                           t->response_body.len, err);
+    }
+    *resp = &run->response;
+    assay__response_reset(&run->response);
+    if (t->curl_code != CURLE_OK)
+        return ASSAY_ERR_TRANSPORT;
+    return assay__openai_parse_chat(t->http_status, t->response_body.data,
+                                    t->response_body.len, &run->response, err);
+}
+
+/* `t` is NULL for a reply that came from the cache. */
+static void describe_error(assay__result *r, const assay__transfer *t,
+                           assay_status st, const assay_error *err)
+{
+    if (st == ASSAY_ERR_TRANSPORT) {
+        r->latency_ms = -1;
+        r->error_kind = transport_kind(t->curl_code);
+        r->error_message = t->curl_error;
+        return;
+    }
+    r->error_kind = st == ASSAY_ERR_HTTP ? "http" : "response";
+    r->error_status = t ? t->http_status : 0;
+    r->error_message = err->message;
+}
+
+/* Tells the target's limiter how the attempt went. */
+static void inform_limiter(run_target *rt, const run_job *job,
+                           const assay__transfer *t,
+                           const assay__response *resp, double now)
+{
+    bool throttled = t->curl_code == CURLE_OK && t->http_status == 429;
+    double used = resp && resp->total_tokens >= 0 ? (double)resp->total_tokens
+                                                  : -1;
+    assay__limiter_finished(&rt->limiter, now, throttled,
+                            job->estimated_tokens, used);
+    assay__limiter_observe(&rt->limiter, now, &t->limits);
+    if (throttled && t->retry_after_ms > 0)
+        assay__limiter_pause(&rt->limiter, now + t->retry_after_ms);
+}
+
+/* Puts the job back in the queue when the failure is worth another try. */
+static bool retry_later(assay_run *run, run_job *job, const assay__transfer *t,
+                        const assay__response *resp, const assay_error *err,
+                        double now)
+{
+    assay__attempt a = {
+        .attempt = job->attempts,
+        .curl_code = t->curl_code,
+        .http_status = t->http_status,
+        .body_ok = false,
+        .retry_after_ms = t->retry_after_ms,
+        .should_retry = t->should_retry,
+        .error_code = resp && resp->error_code[0] ? resp->error_code : NULL,
+        .error_message = err->message,
+    };
+    double delay;
+    const char *why_not;
+    if (!assay__retry_decide(&run->retry, &a, now - job->first_sent_ms,
+                             &run->rng, &delay, &why_not))
+        return false;
+    job_end_stream(job);
+    job->due_ms = now + delay;
+    if (!waiting_push(run, job))
+        return false;
+    run->progress.retries++;
+    return true;
+}
+
+/*
+ * Scores, records and forgets a job whose reply (or final error) is in:
+ * from the wire (`t`), or from the cache (`t` NULL, `latency_ms` as
+ * measured when it was first fetched).
+ */
+static void complete_job(assay_run *run, run_job *job,
+                         const assay__transfer *t, assay_status st,
+                         const assay__response *resp, assay_error *err_in,
+                         double latency_ms)
+{
+    assay_error err = *err_in;
     assay__result r = {
         .case_id = job->c->id,
         .target = run->suite->targets[job->target].name,
+        .prompt = run->suite->prompts[job->prompt].name,
         .repeat = job->repeat,
-        .latency_ms = t->latency_ms,
-        .attempts = 1,
+        .latency_ms = latency_ms,
+        .ttft_ms = job->ttft_ms,
+        .attempts = job->attempts,
+        .cached = t == NULL,
         .checks = run->outcomes,
     };
-    assay_error err;
-    if (t->curl_code != CURLE_OK) {
-        r.latency_ms = -1;
-        r.error_kind = transport_kind(t->curl_code);
-        r.error_message = t->curl_error;
-    } else if (assay__openai_parse_chat(t->http_status, t->response_body.data,
-                                        t->response_body.len, &run->response,
-                                        &err) != ASSAY_OK) {
-        r.error_kind = err.status == ASSAY_ERR_HTTP ? "http" : "response";
-        r.error_status = t->http_status;
-        r.error_message = err.message;
+    if (st != ASSAY_OK) {
+        describe_error(&r, t, st, &err);
     } else {
-        r.response = &run->response;
-        if (score(run, job, &r.n_checks, &err) != ASSAY_OK) {
+        r.response = resp;
+        st = score(run, job, resp, latency_ms, &r.n_checks, &err);
+        r.checks = run->outcomes; /* score() may have grown them */
+        if (st != ASSAY_OK) {
             r.error_kind = "check";
             r.error_message = err.message;
         } else {
@@ -428,8 +724,98 @@ static void on_done(assay__transfer *t, void *user_data)
         }
     }
     record(run, job, &r);
-    assay__case_unref(job->c);
-    free(job);
+    job_free(job);
+}
+
+/* Keeps a complete, successful reply for the next run. */
+static void store_reply(assay_run *run, const run_job *job,
+                        const assay__transfer *t, const assay__response *resp)
+{
+    if (!run->cache || run->cache_mode == ASSAY_CACHE_READ)
+        return;
+    assay__cache_entry e = {
+        .body = t->response_body.data,
+        .len = t->response_body.len,
+        .stream = job->stream != NULL,
+        .latency_ms = t->latency_ms,
+        .ttft_ms = isnan(job->ttft_ms) ? -1 : job->ttft_ms,
+        .base_url = run->targets[job->target].base_url,
+        .model = resp->model[0] ? resp->model : NULL,
+    };
+    assay_error err;
+    assay_status st = assay__cache_put(run->cache, job->key, &e, &err);
+    if (st != ASSAY_OK)
+        stop_run(run, st, &err);
+}
+
+static void on_done(assay__transfer *t, void *user_data)
+{
+    assay_run *run = user_data;
+    run_job *job = t->user;
+    run_target *rt = &run->targets[job->target];
+    double now = assay__now_ms();
+    assay_error err;
+    assay_error_clear(&err);
+    assay__response *resp;
+    assay_status st = read_reply(run, job, t, &resp, &err);
+    inform_limiter(rt, job, t, st == ASSAY_OK ? resp : NULL, now);
+    wake_waiting(run, now);
+    if (st != ASSAY_OK && run->failure == ASSAY_OK &&
+        retry_later(run, job, t, resp, &err, now))
+        return;
+    if (st == ASSAY_OK)
+        store_reply(run, job, t, resp);
+    complete_job(run, job, t, st, resp, &err, t->latency_ms);
+}
+
+/*
+ * Answers a job from the cache when it holds the reply: true when the job
+ * is done. A miss in replay mode stops the run: the suite asked for
+ * something the cache was never given.
+ */
+static bool answer_from_cache(assay_run *run, run_job *job)
+{
+    if (!run->cache || run->cache_mode == ASSAY_CACHE_WRITE)
+        return false;
+    assay__buf body;
+    assay__buf_init(&body, MAX_RESPONSE_BYTES);
+    bool stream = false, found = false;
+    double latency = -1, ttft = -1;
+    assay_error err;
+    assay_status st = assay__cache_get(run->cache, job->key, &body, &stream,
+                                       &latency, &ttft, &found, &err);
+    if (st == ASSAY_OK && !found && run->cache_mode == ASSAY_CACHE_READ)
+        st = assay__error(&err, ASSAY_ERR_STATE, NULL, 0, 0,
+                          "case '%s', target '%s': the reply is not in the "
+                          "cache %s, and --cache-mode read only replays "
+                          "(run once with the cache writable to fill it)",
+                          job->c->id, run->suite->targets[job->target].name,
+                          run->cache_path);
+    if (st != ASSAY_OK) {
+        assay__buf_release(&body);
+        stop_run(run, st, &err);
+        job_free(job);
+        return true;
+    }
+    if (!found) {
+        assay__buf_release(&body);
+        return false;
+    }
+    assay__response *resp = &run->response;
+    if (stream) {
+        assay__openai_stream replay;
+        assay__openai_stream_init(&replay, resp);
+        assay__openai_stream_feed(&replay, body.data, body.len);
+        st = assay__openai_stream_finish(&replay, 200, body.data, body.len,
+                                         &err);
+        assay__openai_stream_release(&replay);
+    } else {
+        st = assay__openai_parse_chat(200, body.data, body.len, resp, &err);
+    }
+    assay__buf_release(&body);
+    job->ttft_ms = ttft >= 0 ? ttft : NAN;
+    complete_job(run, job, NULL, st, resp, &err, latency);
+    return true;
 }
 
 /* ------------------------------------------------------------ sending */
@@ -437,26 +823,31 @@ static void on_done(assay__transfer *t, void *user_data)
 static assay_status render_case(assay_run *run, assay_error *err)
 {
     const assay_suite *s = run->suite;
-    for (size_t i = 0; i < s->n_messages; i++) {
-        assay__buf_reset(&run->rendered[i]);
-        assay_status st = assay__template_render(
-            s->messages[i].content, run->current->vars, run->current->id,
-            &run->rendered[i], err);
-        if (st != ASSAY_OK)
+    for (size_t i = 0; i < s->n_prompts; i++) {
+        assay_status st = assay__prompt_render(&s->prompts[i], run->current,
+                                               &run->rendered[i], err);
+        if (st != ASSAY_OK) {
+            if (s->n_prompts > 1)
+                assay__error_prefix(err, "prompt '%s'", s->prompts[i].name);
             return st;
+        }
     }
     return ASSAY_OK;
 }
 
-/* Moves the cursor to the next (case, target, repeat); false at the end. */
+/* Moves the cursor to the next (case, target, prompt, repeat); false at
+   the end. */
 static bool advance(assay_run *run, assay_error *err, assay_status *st)
 {
     *st = ASSAY_OK;
     if (run->current && ++run->next_repeat >= run->suite->repeat) {
         run->next_repeat = 0;
-        if (++run->next_target >= run->suite->n_targets) {
-            assay__case_unref(run->current);
-            run->current = NULL;
+        if (++run->next_prompt >= run->suite->n_prompts) {
+            run->next_prompt = 0;
+            if (++run->next_target >= run->suite->n_targets) {
+                assay__case_unref(run->current);
+                run->current = NULL;
+            }
         }
     }
     if (run->current)
@@ -464,6 +855,7 @@ static bool advance(assay_run *run, assay_error *err, assay_status *st)
     if (run->dataset_done)
         return false;
     run->next_target = 0;
+    run->next_prompt = 0;
     run->next_repeat = 0;
     *st = assay__dataset_next(run->dataset, &run->current, err);
     if (*st == ASSAY_OK && run->current)
@@ -475,71 +867,230 @@ static bool advance(assay_run *run, assay_error *err, assay_status *st)
     return true;
 }
 
-static assay_status submit(assay_run *run, assay_error *err)
+/* The tokens a request may use, for the tokens-per-minute budget: about
+   four bytes a token for the prompt, plus the most it may write. */
+static double estimate_tokens(const cJSON *params, size_t body_len)
+{
+    const cJSON *max = cJSON_GetObjectItemCaseSensitive(params, "max_tokens");
+    if (!cJSON_IsNumber(max))
+        max = cJSON_GetObjectItemCaseSensitive(params,
+                                               "max_completion_tokens");
+    return (double)body_len / 4.0 + (cJSON_IsNumber(max) ? max->valuedouble
+                                                          : 0);
+}
+
+/* A job for the (case, target, repeat) under the cursor. */
+static assay_status new_job(assay_run *run, run_job **out, assay_error *err)
 {
     const assay__target *target = &run->suite->targets[run->next_target];
-    run_job *job = malloc(sizeof *job);
-    assay__transfer *t = job ? assay__engine_transfer(run->engine) : NULL;
-    if (!t) {
-        free(job);
-        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
-    }
-    *job = (run_job){assay__case_ref(run->current), run->next_target,
-                     run->next_repeat};
-    t->user = job;
-    assay_status st = assay__openai_chat_request(
-        &t->request_body, target->model, target->params, run->roles,
-        run->rendered, run->suite->n_messages);
     const run_target *rt = &run->targets[run->next_target];
-    if (st == ASSAY_OK)
-        st = assay__engine_submit(run->engine, t, rt->url, rt->api_key);
+    run_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    *job = (run_job){.c = assay__case_ref(run->current),
+                     .target = run->next_target,
+                     .prompt = run->next_prompt,
+                     .repeat = run->next_repeat,
+                     .ttft_ms = NAN,
+                     .due_ms = NAN};
+    assay__buf body;
+    assay__buf_init(&body, 0);
+    const assay__rendered *msgs = &run->rendered[run->next_prompt];
+    assay_status st = assay__openai_chat_request(
+        &body, target->model, rt->params, msgs->roles, msgs->contents,
+        msgs->n);
+    job->body_len = body.len;
+    job->body = assay__buf_detach(&body, NULL);
+    if (st == ASSAY_OK && !job->body)
+        st = ASSAY_ERR_NOMEM;
+    if (st == ASSAY_OK && run->cache)
+        st = assay__cache_key(rt->base_url, "/chat/completions", job->body,
+                              job->body_len, job->repeat, job->key);
     if (st != ASSAY_OK) {
-        assay__case_unref(job->c);
-        free(job);
-        assay__engine_recycle(run->engine, t);
+        job_free(job);
         return assay__error(err, st, NULL, 0, 0,
-                            "cannot send the request of case '%s': %s",
+                            "cannot build the request of case '%s': %s",
                             run->current->id, assay_strerror(st));
     }
+    job->estimated_tokens = estimate_tokens(rt->params, job->body_len);
+    *out = job;
     return ASSAY_OK;
 }
 
+static assay_status on_stream_data(assay__transfer *t, const char *bytes,
+                                   size_t n)
+{
+    run_job *job = t->user;
+    assay__openai_stream_feed(job->stream, bytes, n);
+    if (job->stream->first_token && isnan(job->ttft_ms))
+        job->ttft_ms = assay__engine_elapsed_ms(t);
+    /* A bad chunk is remembered by the stream and reported at the end;
+       reading on costs nothing and keeps the connection reusable. */
+    return ASSAY_OK;
+}
+
+static assay_status start_stream(run_job *job, assay__transfer *t)
+{
+    job->stream = calloc(1, sizeof *job->stream);
+    job->streamed = calloc(1, sizeof *job->streamed);
+    if (!job->stream || !job->streamed) {
+        free(job->stream);
+        free(job->streamed);
+        job->stream = NULL;
+        job->streamed = NULL;
+        return ASSAY_ERR_NOMEM;
+    }
+    assay__response_init(job->streamed);
+    assay__openai_stream_init(job->stream, job->streamed);
+    job->ttft_ms = NAN;
+    t->on_data = on_stream_data;
+    return ASSAY_OK;
+}
+
+static assay_status send_job(assay_run *run, run_job *job, double now,
+                             assay_error *err)
+{
+    const run_target *rt = &run->targets[job->target];
+    assay__transfer *t = assay__engine_transfer(run->engine);
+    assay_status st = t ? ASSAY_OK : ASSAY_ERR_NOMEM;
+    if (st == ASSAY_OK) {
+        t->user = job;
+        st = assay__buf_append(&t->request_body, job->body, job->body_len);
+    }
+    if (st == ASSAY_OK && rt->stream)
+        st = start_stream(job, t);
+    if (st == ASSAY_OK)
+        st = assay__engine_submit(run->engine, t, &rt->endpoint);
+    if (st != ASSAY_OK) {
+        job_end_stream(job);
+        if (t)
+            assay__engine_recycle(run->engine, t);
+        return assay__error(err, st, NULL, 0, 0,
+                            "cannot send the request of case '%s': %s",
+                            job->c->id, assay_strerror(st));
+    }
+    if (job->attempts++ == 0)
+        job->first_sent_ms = now;
+    return ASSAY_OK;
+}
+
+/*
+ * Sends the job when the target's limiter admits it; else queues it until
+ * the time the limiter named (or until a request finishes).
+ */
+static assay_status dispatch(assay_run *run, run_job *job, double now,
+                             assay_error *err)
+{
+    run_target *rt = &run->targets[job->target];
+    if (job->attempts == 0 && isnan(job->due_ms) &&
+        answer_from_cache(run, job))
+        return ASSAY_OK;
+    double wait = assay__limiter_admit(&rt->limiter, now,
+                                       job->estimated_tokens);
+    if (wait == 0) {
+        assay_status st = send_job(run, job, now, err);
+        if (st != ASSAY_OK)
+            assay__limiter_finished(&rt->limiter, now, false,
+                                    job->estimated_tokens, 0);
+        return st;
+    }
+    job->due_ms = isinf(wait) ? INFINITY : now + wait;
+    if (!waiting_push(run, job))
+        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    return ASSAY_OK;
+}
+
+static bool wire_full(const assay_run *run)
+{
+    return assay__engine_in_flight(run->engine) >= (size_t)run->concurrency;
+}
+
+/* Sends what is due from the queue, then new jobs while there is room. */
 static void fill_the_wire(assay_run *run)
 {
-    while (run->failure == ASSAY_OK &&
-           assay__engine_in_flight(run->engine) < (size_t)run->concurrency) {
-        assay_error err;
+    double now = assay__now_ms();
+    assay_error err;
+    /* Each job is tried once a turn: those the limiter holds back go back
+       in the queue with a later due time (or INFINITY). */
+    for (size_t budget = run->n_waiting;
+         budget > 0 && run->n_waiting && run->waiting[0]->due_ms <= now &&
+         !wire_full(run);
+         budget--) {
+        run_job *job = waiting_pop(run);
+        assay_status st = dispatch(run, job, now, &err);
+        if (st != ASSAY_OK) {
+            job_free(job);
+            stop_run(run, st, &err);
+            return;
+        }
+    }
+    while (run->failure == ASSAY_OK && !wire_full(run) &&
+           run->n_waiting < (size_t)run->concurrency) {
         assay_status st;
         if (!advance(run, &err, &st)) {
             if (st != ASSAY_OK)
                 stop_run(run, st, &err);
             return;
         }
-        st = submit(run, &err);
+        run_job *job;
+        st = new_job(run, &job, &err);
+        if (st == ASSAY_OK) {
+            st = dispatch(run, job, now, &err);
+            if (st != ASSAY_OK)
+                job_free(job);
+        }
         if (st != ASSAY_OK)
             stop_run(run, st, &err);
     }
+}
+
+/* How long the loop may sleep: until the next queued job is due. */
+static int wait_ms(const assay_run *run)
+{
+    if (!run->n_waiting || isinf(run->waiting[0]->due_ms))
+        return 1000;
+    double ms = run->waiting[0]->due_ms - assay__now_ms();
+    return ms <= 0 ? 0 : ms >= 1000 ? 1000 : (int)ceil(ms);
+}
+
+static bool work_left(const assay_run *run)
+{
+    if (assay__engine_in_flight(run->engine) > 0)
+        return true;
+    if (run->failure != ASSAY_OK)
+        return false; /* queued jobs are dropped: the run is stopping */
+    return run->n_waiting > 0 || run->current || !run->dataset_done;
+}
+
+/* What the last batch of results wrote goes to disk: the record, so a
+   killed run loses only what was in flight, and the cache. */
+static void flush_outputs(assay_run *run)
+{
+    assay_error err;
+    assay_status st;
+    if (run->journal &&
+        (st = assay__journal_flush(run->journal, &err)) != ASSAY_OK)
+        stop_run(run, st, &err);
+    if (run->cache && run->cache_mode != ASSAY_CACHE_READ &&
+        (st = assay__cache_flush(run->cache, &err)) != ASSAY_OK)
+        stop_run(run, st, &err);
 }
 
 static void loop(assay_run *run)
 {
     for (;;) {
         fill_the_wire(run);
-        if (assay__engine_in_flight(run->engine) == 0)
+        if (!work_left(run))
             return;
-        if (assay__engine_step(run->engine, 1000) != ASSAY_OK)
+        if (assay__engine_step(run->engine, wait_ms(run)) != ASSAY_OK)
             stop_run(run, ASSAY_ERR_TRANSPORT, NULL);
-        if (run->journal) {
-            assay_error err;
-            assay_status st = assay__journal_flush(run->journal, &err);
-            if (st != ASSAY_OK)
-                stop_run(run, st, &err);
-        }
+        flush_outputs(run);
     }
 }
 
 static assay_status finish(assay_run *run, assay_error *err)
 {
+    flush_outputs(run);
     assay_status st = assay__summary_finish(run->summary);
     if (st != ASSAY_OK)
         stop_run(run, st, NULL);
@@ -562,6 +1113,13 @@ static assay_status finish(assay_run *run, assay_error *err)
 
 static void teardown(assay_run *run)
 {
+    assay__cache_close(run->cache);
+    run->cache = NULL;
+    while (run->n_waiting)
+        job_free(waiting_pop(run));
+    free(run->waiting);
+    run->waiting = NULL;
+    run->cap_waiting = 0;
     assay__engine_free(run->engine);
     run->engine = NULL;
     assay__case_unref(run->current);
@@ -590,4 +1148,33 @@ assay_status assay_run_execute(assay_run *run, assay_error *err)
     }
     teardown(run);
     return st;
+}
+
+/* ------------------------------------------------------------ selection */
+
+assay_status assay_run_set_limit(assay_run *run, long n)
+{
+    run->select.limit = n < 0 ? -1 : n;
+    return ASSAY_OK;
+}
+
+assay_status assay_run_set_sample(assay_run *run, long n,
+                                  unsigned long long seed)
+{
+    run->select.sample = n < 0 ? -1 : n;
+    run->select.seed = seed;
+    return ASSAY_OK;
+}
+
+assay_status assay_run_add_filter(assay_run *run, const char *key,
+                                  const char *value)
+{
+    return assay__select_add_filter(&run->select, key, value);
+}
+
+void assay_run_set_skip_bad_lines(assay_run *run, assay_skip_fn fn,
+                                  void *user_data)
+{
+    run->select.skip = fn;
+    run->select.skip_data = user_data;
 }

@@ -4,8 +4,9 @@
 #   . scripts/install-deps.sh && install_deps [--tests]
 
 BUILD_PACKAGES="gcc meson ninja-build pkg-config libcurl4-openssl-dev \
-libcjson-dev libyaml-dev libpcre2-dev libssl-dev libmicrohttpd-dev"
-TEST_PACKAGES="libcmocka-dev jq"
+libcjson-dev libyaml-dev libpcre2-dev libssl-dev libmicrohttpd-dev \
+libsqlite3-dev"
+TEST_PACKAGES="libcmocka-dev jq sqlite3 curl"
 
 missing_packages() {
     local pkg

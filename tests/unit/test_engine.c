@@ -52,6 +52,11 @@ static void send_all(const char *url, int n, int in_flight, long timeout_ms,
     assert_int_equal(assay__engine_new(in_flight, timeout_ms, max_response,
                                        on_done, f, &e),
                      ASSAY_OK);
+    struct curl_slist *headers;
+    assert_int_equal(assay__engine_headers("Authorization", "Bearer sk-test",
+                                           NULL, 0, &headers),
+                     ASSAY_OK);
+    assay__endpoint endpoint = {url, headers, true};
     int sent = 0;
     while (sent < n || assay__engine_in_flight(e) > 0) {
         while (sent < n && assay__engine_in_flight(e) < (size_t)in_flight) {
@@ -61,13 +66,13 @@ static void send_all(const char *url, int n, int in_flight, long timeout_ms,
             assay__buf_puts(&t->request_body,
                             "{\"model\":\"m\",\"messages\":[{\"role\":"
                             "\"user\",\"content\":\"hello\"}]}");
-            assert_int_equal(assay__engine_submit(e, t, url, "sk-test"),
-                             ASSAY_OK);
+            assert_int_equal(assay__engine_submit(e, t, &endpoint), ASSAY_OK);
             sent++;
         }
         assert_int_equal(assay__engine_step(e, 100), ASSAY_OK);
     }
     assay__engine_free(e);
+    assay__engine_headers_free(headers);
 }
 
 static void test_many_in_flight(void **state)
