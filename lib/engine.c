@@ -291,9 +291,12 @@ assay_status assay__engine_submit(assay__engine *e, assay__transfer *pub,
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "assay/" ASSAY_VERSION_STRING);
     /* HTTP/2 where the server offers it over TLS; several requests then
-       share one connection. */
+       share one connection, so new ones wait for it rather than open
+       their own. Plain http is HTTP/1.1: there, waiting would queue
+       requests behind each other on one connection. */
     curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+    if (!strncmp(ep->url, "https:", 6))
+        curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
     if (!ep->verify_tls) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -1,7 +1,7 @@
 # install-deps.sh - sourced by the README's commands: installs the Debian
 # packages a build (and, with --tests, the test suite) needs, when missing.
 #
-#   . scripts/install-deps.sh && install_deps [--tests]
+#   . scripts/install-deps.sh && install_deps [--tests] [--with PKG...]
 
 BUILD_PACKAGES="gcc meson ninja-build pkg-config libcurl4-openssl-dev \
 libcjson-dev libyaml-dev libpcre2-dev libssl-dev libmicrohttpd-dev \
@@ -18,7 +18,8 @@ missing_packages() {
 
 install_deps() {
     local wanted=$BUILD_PACKAGES
-    [ "${1:-}" = "--tests" ] && wanted="$wanted $TEST_PACKAGES"
+    [ "${1:-}" = "--tests" ] && { wanted="$wanted $TEST_PACKAGES"; shift; }
+    [ "${1:-}" = "--with" ] && { shift; wanted="$wanted $*"; }
     # shellcheck disable=SC2086
     local missing
     missing=$(missing_packages $wanted)
