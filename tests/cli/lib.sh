@@ -25,6 +25,7 @@ trap cleanup EXIT
 # BASE_URL from the "port N" line it prints when ready.
 start_server() {
     local out="$SCRATCH/server.out"
+    rm -f "$out" # else the last server's "port N" line may be read
     "$FAKE_SERVER" --port 0 "$@" >"$out" 2>"$SCRATCH/server.err" &
     SERVER_PID=$!
     local i

@@ -1,885 +1,133 @@
 /*
- * fake_server.c - a scripted stand-in for an OpenAI-compatible endpoint.
+ * fake_server.c - a scripted stand-in for an OpenAI-compatible endpoint:
+ * the HTTP side (libmicrohttpd), the routes, and the server's lifecycle.
  *
  * What it does: listens on 127.0.0.1 only and serves
  *   POST /v1/chat/completions  a reply looked up by the exact text of the
  *                              last user message in an answer table
  *                              (--answers, JSON Lines); anything not in the
- *                              table gets --default-reply;
+ *                              table gets --default-reply; whole or streamed
+ *                              ("stream": true);
+ *   POST /v1/completions       the same, by prompt text, for legacy text
+ *                              completions, with echo and logprobs;
+ *   POST /v1/embeddings        deterministic unit vectors hashed from words;
  *   GET  /v1/models            a single model, "fake-model";
  *   GET  /health               {"status":"ok"}.
- * A completion can be delayed (--delay-ms, or "delay_ms" per answer), fail
- * with a scripted HTTP status ("status" per answer), or fail at random with
- * a seeded, reproducible probability (--fail-rate, --seed). Each completion
- * request can be logged with its Authorization header (--log), so that tests
- * can assert what the client sent.
+ * An API request can be delayed (--delay-ms, "delay_ms"), fail on purpose
+ * (a fault mode per answer, for its first N attempts or always, or drawn at
+ * a seeded rate with --faults), be rate limited (--ratelimit-rpm, -tpm) and
+ * be logged with when it came and which attempt it was (--log).
+ * tests/server/README.md lists every option, answer key and fault mode.
  *
- * What it does not do: stream (a request with "stream": true gets 400), call
- * tools, check API keys, run a model or count real tokens (usage counts
- * whitespace-separated words, plus 4 per message), or listen on anything but
- * 127.0.0.1. Content given as an array of parts is matched as its "text"
- * parts concatenated with no separator.
+ * What it does not do: call tools, check API keys, run a model or count
+ * real tokens (usage counts whitespace-separated words), or listen on
+ * anything but 127.0.0.1.
  *
  * Once listening it prints "port N" on stdout. It runs until SIGTERM or
- * SIGINT, then stops the daemon (a reply still being delayed is dropped and
- * its connection closed), frees everything and exits 0. Usage errors
- * and bad answer files exit 2, anything else that stops it from starting
- * exits 1.
+ * SIGINT, then stops the daemon (a reply still being delayed or streamed
+ * is dropped and its connection closed), frees everything and exits 0.
+ * Usage errors and bad answer files exit 2, anything else that stops it
+ * from starting exits 1.
  */
-#include <cjson/cJSON.h>
+#include "server.h"
+
 #include <microhttpd.h>
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
-#if defined(__GNUC__)
-#define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
-#else
-#define PRINTF_LIKE(fmt, args)
-#endif
-
 #define MAX_REQUEST_BODY ((size_t)16 << 20)
 #define CONNECTION_LIMIT 1024u
 #define LISTEN_BACKLOG 1024u
-#define MAX_DELAY_MS 3600000L /* one hour */
-#define DELAY_SLICE_MS 50L    /* how often a delayed reply checks for shutdown */
-#define DEFAULT_REPLY "I don't know."
-#define MODEL_ID "fake-model"
-#define TOKENS_PER_MESSAGE 4
+#define DELAY_SLICE_MS 50L /* how often a delay checks for shutdown */
 
-enum { EXIT_STARTUP = 1, EXIT_USAGE = 2 };
+/*
+ * The only global: set by the signal handler, read by main and by the
+ * connection threads' delays. A lock-free atomic, because sig_atomic_t
+ * is only safe between a handler and the thread it interrupts.
+ */
+static atomic_bool stop_requested;
 
-/* The only global: set by the signal handler, read by main and by delays. */
-static volatile sig_atomic_t stop_requested;
-
-/* ------------------------------------------------------------ options */
-
-struct server_options {
-    unsigned port;
-    const char *answers_path;
-    const char *log_path;
-    const char *default_reply;
-    long delay_ms;
-    double fail_rate;
-    uint64_t seed;
-};
-
-static void print_usage(FILE *to)
+double monotonic_ms(void)
 {
-    fputs("usage: assay-fake-server [options]\n"
-          "  --port N            listen on 127.0.0.1:N (default 0: a free port)\n"
-          "  --answers FILE      answer table, JSON Lines:\n"
-          "                      {\"match\": TEXT, \"reply\": TEXT, \"status\": N,\n"
-          "                       \"finish_reason\": TEXT, \"delay_ms\": N}\n"
-          "  --delay-ms N        wait N ms before answering each completion\n"
-          "  --log FILE          append each completion request as a JSON line\n"
-          "  --default-reply T   reply when nothing matches (default \"" DEFAULT_REPLY
-          "\")\n"
-          "  --fail-rate R       answer 500 to a fraction R (0..1) of completions\n"
-          "  --seed S            seed for --fail-rate (default 1)\n"
-          "  -h, --help          show this help\n"
-          "Prints \"port N\" once listening; stops on SIGTERM or SIGINT.\n",
-          to);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
 }
 
-static bool parse_long(const char *text, long min, long max, long *out)
+bool sleep_unless_stopping(long ms)
 {
-    if (!isdigit((unsigned char)text[0]))
-        return false;
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno || *end || value < min || value > max)
-        return false;
-    *out = value;
-    return true;
-}
-
-static bool parse_seed(const char *text, uint64_t *out)
-{
-    if (!isdigit((unsigned char)text[0]))
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = (uint64_t)value;
-    return true;
-}
-
-static bool parse_probability(const char *text, double *out)
-{
-    if (!isdigit((unsigned char)text[0]) && text[0] != '.')
-        return false;
-    char *end;
-    errno = 0;
-    double value = strtod(text, &end);
-    if (errno || *end || !(value >= 0.0 && value <= 1.0))
-        return false;
-    *out = value;
-    return true;
-}
-
-enum options_result { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_BAD };
-
-static const char *const option_names[] = {
-    "--port", "--answers", "--delay-ms", "--log", "--default-reply", "--fail-rate", "--seed",
-};
-
-/* The option `arg` names (before any '='), or NULL if there is none such. */
-static const char *known_option(const char *arg)
-{
-    size_t len = strcspn(arg, "=");
-    for (size_t i = 0; i < sizeof option_names / sizeof option_names[0]; i++)
-        if (strlen(option_names[i]) == len && !strncmp(arg, option_names[i], len))
-            return option_names[i];
-    return NULL;
-}
-
-static bool set_option(struct server_options *opt, const char *name, const char *value)
-{
-    long number;
-    if (!strcmp(name, "--port")) {
-        if (!parse_long(value, 0, 65535, &number))
-            return false;
-        opt->port = (unsigned)number;
-    } else if (!strcmp(name, "--answers")) {
-        opt->answers_path = value;
-    } else if (!strcmp(name, "--delay-ms")) {
-        return parse_long(value, 0, MAX_DELAY_MS, &opt->delay_ms);
-    } else if (!strcmp(name, "--log")) {
-        opt->log_path = value;
-    } else if (!strcmp(name, "--default-reply")) {
-        opt->default_reply = value;
-    } else if (!strcmp(name, "--fail-rate")) {
-        return parse_probability(value, &opt->fail_rate);
-    } else if (!strcmp(name, "--seed")) {
-        return parse_seed(value, &opt->seed);
-    }
-    return true;
-}
-
-/* Accepts "--name value" and "--name=value"; the last of a repeated option wins. */
-static enum options_result parse_options(int argc, char **argv, struct server_options *opt)
-{
-    *opt = (struct server_options){
-        .default_reply = DEFAULT_REPLY,
-        .seed = 1,
-    };
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
-            return OPTIONS_HELP;
-        const char *name = known_option(arg);
-        if (!name) {
-            fprintf(stderr, "assay-fake-server: unknown option '%s'\n", arg);
-            return OPTIONS_BAD;
-        }
-        const char *equals = strchr(arg, '=');
-        const char *value = equals ? equals + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!value) {
-            fprintf(stderr, "assay-fake-server: %s needs a value\n", name);
-            return OPTIONS_BAD;
-        }
-        if (!set_option(opt, name, value)) {
-            fprintf(stderr, "assay-fake-server: bad value '%s' for %s\n", value, name);
-            return OPTIONS_BAD;
-        }
-    }
-    return OPTIONS_RUN;
-}
-
-/* ------------------------------------------------------------ answer table */
-
-struct answer {
-    char *match;
-    char *reply;         /* NULL when status is not 200 and no reply was given */
-    char *finish_reason;
-    int status;          /* 200, or a scripted failure in 400..599 */
-    long delay_ms;       /* -1: use the global delay */
-    long line;
-};
-
-/* Sorted by `match` once loaded, so that a lookup is a binary search. */
-struct answer_table {
-    struct answer *items;
-    size_t count;
-    size_t cap;
-};
-
-static void answer_release(struct answer *a)
-{
-    free(a->match);
-    free(a->reply);
-    free(a->finish_reason);
-}
-
-static void answer_table_release(struct answer_table *t)
-{
-    for (size_t i = 0; i < t->count; i++)
-        answer_release(&t->items[i]);
-    free(t->items);
-    *t = (struct answer_table){0};
-}
-
-static void PRINTF_LIKE(3, 4) report_line(const char *path, long line, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s:%ld: ", path, line);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static bool json_integer_in(const cJSON *item, long min, long max, long *out)
-{
-    if (!cJSON_IsNumber(item))
-        return false;
-    double d = item->valuedouble;
-    if (!(d >= (double)min && d <= (double)max) || d != (double)(long)d)
-        return false;
-    *out = (long)d;
-    return true;
-}
-
-static bool is_known_answer_key(const char *key)
-{
-    static const char *const keys[] = {"match", "reply", "status", "finish_reason", "delay_ms"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (!strcmp(key, keys[i]))
+    double deadline = monotonic_ms() + (double)ms;
+    while (!atomic_load(&stop_requested)) {
+        double left = deadline - monotonic_ms();
+        if (left <= 0)
             return true;
+        if (left > (double)DELAY_SLICE_MS)
+            left = (double)DELAY_SLICE_MS;
+        struct timespec slice = {0, (long)(left * 1e6)};
+        nanosleep(&slice, NULL);
+    }
     return false;
 }
 
-static char *dup_or_null(const char *s)
+/* ------------------------------------------------------------ routes */
+
+static void handle_chat(struct fake_server *srv, const struct request_info *req,
+                        struct http_reply *out)
 {
-    return s ? strdup(s) : NULL;
+    handle_json_post(srv, req, endpoint_chat, out);
 }
 
-/* Fills `out` from one parsed line; on error reports it and leaves `out` empty. */
-static bool answer_from_json(const cJSON *obj, const char *path, long line, struct answer *out)
+static void handle_completions(struct fake_server *srv, const struct request_info *req,
+                               struct http_reply *out)
 {
-    *out = (struct answer){.status = 200, .delay_ms = -1, .line = line};
-    if (!cJSON_IsObject(obj)) {
-        report_line(path, line, "expected a JSON object");
-        return false;
-    }
-    const cJSON *item;
-    cJSON_ArrayForEach(item, obj) {
-        if (!is_known_answer_key(item->string)) {
-            report_line(path, line,
-                        "unknown key '%s' (expected match, reply, status, finish_reason, "
-                        "delay_ms)",
-                        item->string);
-            return false;
-        }
-    }
-    const cJSON *match = cJSON_GetObjectItemCaseSensitive(obj, "match");
-    const cJSON *reply = cJSON_GetObjectItemCaseSensitive(obj, "reply");
-    const cJSON *status = cJSON_GetObjectItemCaseSensitive(obj, "status");
-    const cJSON *finish = cJSON_GetObjectItemCaseSensitive(obj, "finish_reason");
-    const cJSON *delay = cJSON_GetObjectItemCaseSensitive(obj, "delay_ms");
-    long number;
-
-    if (!cJSON_IsString(match)) {
-        report_line(path, line, match ? "'match' must be a string" : "missing 'match'");
-        return false;
-    }
-    if (status) {
-        if (!json_integer_in(status, 200, 599, &number) || (number != 200 && number < 400)) {
-            report_line(path, line, "'status' must be 200 or an integer in 400..599");
-            return false;
-        }
-        out->status = (int)number;
-    }
-    if (reply && !cJSON_IsString(reply)) {
-        report_line(path, line, "'reply' must be a string");
-        return false;
-    }
-    if (!reply && out->status == 200) {
-        report_line(path, line, "missing 'reply'");
-        return false;
-    }
-    if (finish && (!cJSON_IsString(finish) || !finish->valuestring[0])) {
-        report_line(path, line, "'finish_reason' must be a non-empty string");
-        return false;
-    }
-    if (delay) {
-        if (!json_integer_in(delay, 0, MAX_DELAY_MS, &number)) {
-            report_line(path, line, "'delay_ms' must be an integer in 0..%ld", MAX_DELAY_MS);
-            return false;
-        }
-        out->delay_ms = number;
-    }
-    out->match = strdup(match->valuestring);
-    out->reply = dup_or_null(reply ? reply->valuestring : NULL);
-    out->finish_reason = strdup(finish ? finish->valuestring : "stop");
-    if (!out->match || (reply && !out->reply) || !out->finish_reason) {
-        answer_release(out);
-        report_line(path, line, "out of memory");
-        return false;
-    }
-    return true;
+    handle_json_post(srv, req, endpoint_completions, out);
 }
 
-static bool is_blank(const char *s)
+static void handle_embeddings(struct fake_server *srv, const struct request_info *req,
+                              struct http_reply *out)
 {
-    while (isspace((unsigned char)*s))
-        s++;
-    return !*s;
+    handle_json_post(srv, req, endpoint_embeddings, out);
 }
 
-static bool answer_table_push(struct answer_table *t, const struct answer *a)
-{
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        struct answer *items = realloc(t->items, cap * sizeof *items);
-        if (!items)
-            return false;
-        t->items = items;
-        t->cap = cap;
-    }
-    t->items[t->count++] = *a;
-    return true;
-}
-
-/* `text` is NUL-terminated and `len` long, without its line ending. */
-static bool answer_table_add_line(struct answer_table *t, const char *path, long line,
-                                  const char *text, size_t len)
-{
-    if (strlen(text) != len) {
-        report_line(path, line, "line contains a NUL byte");
-        return false;
-    }
-    if (is_blank(text))
-        return true;
-    const char *end = NULL;
-    /* len + 1 takes in the terminator, which require_null_terminated looks for. */
-    cJSON *json = cJSON_ParseWithLengthOpts(text, len + 1, &end, true);
-    if (!json) {
-        size_t column = end ? (size_t)(end - text) + 1 : 1;
-        fprintf(stderr, "%s:%ld:%zu: invalid JSON\n", path, line, column);
-        return false;
-    }
-    struct answer a;
-    bool ok = answer_from_json(json, path, line, &a);
-    cJSON_Delete(json);
-    if (ok && !answer_table_push(t, &a)) {
-        answer_release(&a);
-        report_line(path, line, "out of memory");
-        ok = false;
-    }
-    return ok;
-}
-
-static int compare_answers(const void *a, const void *b)
-{
-    return strcmp(((const struct answer *)a)->match, ((const struct answer *)b)->match);
-}
-
-static int compare_key_to_answer(const void *key, const void *item)
-{
-    return strcmp(key, ((const struct answer *)item)->match);
-}
-
-/* Sorts the table and rejects a match that appears twice, naming both lines. */
-static bool answer_table_finish(struct answer_table *t, const char *path)
-{
-    if (t->count > 1)
-        qsort(t->items, t->count, sizeof t->items[0], compare_answers);
-    long first = 0, again = 0;
-    for (size_t i = 1; i < t->count; i++) {
-        const struct answer *a = &t->items[i - 1], *b = &t->items[i];
-        if (strcmp(a->match, b->match) != 0)
-            continue;
-        long lo = a->line < b->line ? a->line : b->line;
-        long hi = a->line < b->line ? b->line : a->line;
-        if (!again || hi < again) {
-            first = lo;
-            again = hi;
-        }
-    }
-    if (again) {
-        report_line(path, again, "duplicate match (first on line %ld)", first);
-        return false;
-    }
-    return true;
-}
-
-static bool answer_table_load(struct answer_table *t, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
-        return false;
-    }
-    char *text = NULL;
-    size_t text_cap = 0;
-    long line = 0;
-    bool ok = true;
-    ssize_t n;
-    while (ok && (n = getline(&text, &text_cap, f)) >= 0) {
-        size_t len = (size_t)n;
-        line++;
-        while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-            text[--len] = '\0';
-        ok = answer_table_add_line(t, path, line, text, len);
-    }
-    if (ok && ferror(f)) {
-        fprintf(stderr, "%s: read error: %s\n", path, strerror(errno));
-        ok = false;
-    }
-    free(text);
-    fclose(f);
-    return ok && answer_table_finish(t, path);
-}
-
-/* Borrowed; valid until the table is released. */
-static const struct answer *answer_table_find(const struct answer_table *t, const char *match)
-{
-    if (!t->count)
-        return NULL;
-    return bsearch(match, t->items, t->count, sizeof t->items[0], compare_key_to_answer);
-}
-
-/* ------------------------------------------------------------ seeded PRNG */
-
-/* xorshift64* behind a mutex: reproducible for a seed, safe across threads. */
-struct fault_prng {
-    pthread_mutex_t lock;
-    uint64_t state;
-};
-
-static void fault_prng_init(struct fault_prng *p, uint64_t seed)
-{
-    /* A splitmix64 step spreads small seeds over all bits; xorshift must not start at 0. */
-    uint64_t z = seed + 0x9E3779B97F4A7C15u;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    z ^= z >> 31;
-    p->state = z ? z : 0x9E3779B97F4A7C15u;
-    pthread_mutex_init(&p->lock, NULL);
-}
-
-static void fault_prng_release(struct fault_prng *p)
-{
-    pthread_mutex_destroy(&p->lock);
-}
-
-/* A uniform double in [0, 1). */
-static double fault_prng_next(struct fault_prng *p)
-{
-    pthread_mutex_lock(&p->lock);
-    uint64_t x = p->state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    p->state = x;
-    pthread_mutex_unlock(&p->lock);
-    return (double)((x * 0x2545F4914F6CDD1Du) >> 11) * 0x1.0p-53;
-}
-
-/* ------------------------------------------------------------ server state */
-
-struct fake_server {
-    struct server_options options;
-    struct answer_table answers;
-    FILE *log;                 /* NULL without --log */
-    pthread_mutex_t log_lock;
-    struct fault_prng prng;
-    atomic_ullong completions; /* numbers the chatcmpl-fake-N ids */
-    struct MHD_Daemon *daemon;
-};
-
-/* What a handler decided to answer. `body` is malloc'd JSON owned here. */
-struct http_reply {
-    unsigned status;
-    char *body;
-    const char *allow; /* the Allow header of a 405, or NULL */
-    long delay_ms;
-};
-
-/* The state of one HTTP request, kept across MHD's calls for it. */
-struct request {
-    const struct route *route; /* NULL: no such path */
-    bool method_allowed;
-    const char *authorization; /* borrowed from MHD, set before the handler runs */
-    char *body;                /* NUL-terminated; only kept for routes that read it */
-    size_t body_len;
-    size_t body_cap;
-    bool body_too_large;
-    bool body_out_of_memory;
-};
-
-/* ------------------------------------------------------------ JSON bodies */
-
-static char *print_and_delete(cJSON *json)
-{
-    char *text = json ? cJSON_PrintUnformatted(json) : NULL;
-    cJSON_Delete(json);
-    return text;
-}
-
-static char *error_body(unsigned code, const char *message, const char *type)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *error = root ? cJSON_AddObjectToObject(root, "error") : NULL;
-    bool ok = error && cJSON_AddNumberToObject(error, "code", code)
-              && cJSON_AddStringToObject(error, "message", message)
-              && cJSON_AddStringToObject(error, "type", type);
-    if (!ok) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return print_and_delete(root);
-}
-
-/* Replaces whatever `out` held with an OpenAI-style error. */
-static void set_error(struct http_reply *out, unsigned code, const char *message, const char *type)
-{
-    free(out->body);
-    out->status = code;
-    out->body = error_body(code, message, type);
-}
-
-static void set_body(struct http_reply *out, unsigned status, const char *json_text)
-{
-    free(out->body);
-    out->status = status;
-    out->body = strdup(json_text);
-}
-
-static size_t count_words(const char *s)
-{
-    size_t words = 0;
-    bool in_word = false;
-    for (; *s; s++) {
-        bool space = isspace((unsigned char)*s);
-        if (!space && !in_word)
-            words++;
-        in_word = !space;
-    }
-    return words;
-}
-
-/* Calls `visit` on each piece of text in a message's content: the string, or the "text" parts. */
-static void for_each_content_text(const cJSON *content, void (*visit)(const char *, void *),
-                                  void *ctx)
-{
-    if (cJSON_IsString(content)) {
-        visit(content->valuestring, ctx);
-        return;
-    }
-    const cJSON *part;
-    if (cJSON_IsArray(content)) {
-        cJSON_ArrayForEach(part, content) {
-            const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-            if (cJSON_IsString(text))
-                visit(text->valuestring, ctx);
-        }
-    }
-}
-
-static void add_words(const char *text, void *total)
-{
-    *(size_t *)total += count_words(text);
-}
-
-static void add_length(const char *text, void *total)
-{
-    *(size_t *)total += strlen(text);
-}
-
-static void append_text(const char *text, void *cursor)
-{
-    char **at = cursor;
-    size_t n = strlen(text);
-    memcpy(*at, text, n);
-    *at += n;
-}
-
-/* The content's text as one malloc'd string ("" when there is none), or NULL if out of memory. */
-static char *content_text(const cJSON *content)
-{
-    size_t len = 0;
-    for_each_content_text(content, add_length, &len);
-    char *text = malloc(len + 1);
-    if (!text)
-        return NULL;
-    char *cursor = text;
-    for_each_content_text(content, append_text, &cursor);
-    *cursor = '\0';
-    return text;
-}
-
-static bool has_role(const cJSON *message, const char *role)
-{
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(message, "role");
-    return cJSON_IsString(r) && !strcmp(r->valuestring, role);
-}
-
-static const cJSON *last_user_message(const cJSON *messages)
-{
-    const cJSON *message, *last = NULL;
-    cJSON_ArrayForEach(message, messages) {
-        if (has_role(message, "user"))
-            last = message;
-    }
-    return last;
-}
-
-static size_t prompt_tokens(const cJSON *messages)
-{
-    size_t tokens = 0;
-    const cJSON *message;
-    cJSON_ArrayForEach(message, messages) {
-        tokens += TOKENS_PER_MESSAGE;
-        for_each_content_text(cJSON_GetObjectItemCaseSensitive(message, "content"), add_words,
-                              &tokens);
-    }
-    return tokens;
-}
-
-/* Why a parsed request cannot be answered, or NULL if it can. */
-static const char *request_problem(const cJSON *request)
-{
-    if (!cJSON_IsObject(request))
-        return "request body must be a JSON object";
-    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(request, "messages");
-    if (!messages)
-        return "'messages' is required";
-    if (!cJSON_IsArray(messages))
-        return "'messages' must be an array";
-    const cJSON *message;
-    cJSON_ArrayForEach(message, messages) {
-        if (!cJSON_IsObject(message))
-            return "each entry of 'messages' must be an object";
-    }
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(request, "stream")))
-        return "the fake server does not stream; send \"stream\": false";
-    return NULL;
-}
-
-static char *completion_body(struct fake_server *srv, const cJSON *request, const char *reply,
-                             const char *finish_reason)
-{
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(request, "model");
-    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(request, "messages");
-    size_t prompt = prompt_tokens(messages);
-    size_t completion = count_words(reply);
-    if (completion < 1)
-        completion = 1;
-    char id[48];
-    snprintf(id, sizeof id, "chatcmpl-fake-%llu", atomic_fetch_add(&srv->completions, 1) + 1);
-
-    cJSON *root = cJSON_CreateObject();
-    cJSON *choices, *choice, *message, *usage;
-    bool ok = root && cJSON_AddStringToObject(root, "id", id)
-              && cJSON_AddStringToObject(root, "object", "chat.completion")
-              && cJSON_AddNumberToObject(root, "created", (double)time(NULL))
-              && cJSON_AddStringToObject(root, "model",
-                                         cJSON_IsString(model) && model->valuestring[0]
-                                             ? model->valuestring
-                                             : MODEL_ID)
-              && cJSON_AddStringToObject(root, "system_fingerprint", "fake-server")
-              && (choices = cJSON_AddArrayToObject(root, "choices"))
-              && (choice = cJSON_CreateObject()) && cJSON_AddItemToArray(choices, choice)
-              && cJSON_AddNumberToObject(choice, "index", 0)
-              && (message = cJSON_AddObjectToObject(choice, "message"))
-              && cJSON_AddStringToObject(message, "role", "assistant")
-              && cJSON_AddStringToObject(message, "content", reply)
-              && cJSON_AddStringToObject(choice, "finish_reason", finish_reason)
-              && (usage = cJSON_AddObjectToObject(root, "usage"))
-              && cJSON_AddNumberToObject(usage, "prompt_tokens", (double)prompt)
-              && cJSON_AddNumberToObject(usage, "completion_tokens", (double)completion)
-              && cJSON_AddNumberToObject(usage, "total_tokens", (double)(prompt + completion));
-    if (!ok) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return print_and_delete(root);
-}
-
-/* ------------------------------------------------------------ request log */
-
-static void log_write_line(struct fake_server *srv, cJSON *line)
-{
-    char *text = print_and_delete(line);
-    if (!text) {
-        fputs("assay-fake-server: could not log a request: out of memory\n", stderr);
-        return;
-    }
-    pthread_mutex_lock(&srv->log_lock);
-    fputs(text, srv->log);
-    fputc('\n', srv->log);
-    fflush(srv->log);
-    pthread_mutex_unlock(&srv->log_lock);
-    free(text);
-}
-
-/*
- * One line per completion request: {"authorization": ..., "body": ...}, with
- * "authorization" only when the header was sent. A body that is not JSON is
- * logged as the string "body_raw"; one over the cap as "body_too_large": true.
- */
-static void log_request(struct fake_server *srv, const struct request *req, cJSON *parsed)
-{
-    if (!srv->log)
-        return;
-    cJSON *line = cJSON_CreateObject();
-    bool ok = line != NULL;
-    if (ok && req->authorization)
-        ok = cJSON_AddStringToObject(line, "authorization", req->authorization) != NULL;
-    if (ok && parsed)
-        ok = cJSON_AddItemReferenceToObject(line, "body", parsed);
-    else if (ok && req->body_too_large)
-        ok = cJSON_AddTrueToObject(line, "body_too_large") != NULL;
-    else if (ok)
-        ok = cJSON_AddStringToObject(line, "body_raw", req->body ? req->body : "") != NULL;
-    if (!ok) {
-        cJSON_Delete(line);
-        line = NULL;
-    }
-    log_write_line(srv, line);
-}
-
-/* ------------------------------------------------------------ fault modes */
-
-/*
- * A fault mode may replace the answer to a completion request with a failure.
- * Each mode is one function and one row in fault_modes[]; the first that
- * fires wins. A mode that was not enabled on the command line returns false.
- */
-typedef bool (*fault_fn)(struct fake_server *srv, struct http_reply *out);
-
-/* --fail-rate: a 500 with probability R, drawn from the seeded PRNG. */
-static bool fault_random_500(struct fake_server *srv, struct http_reply *out)
-{
-    if (srv->options.fail_rate <= 0.0)
-        return false;
-    if (fault_prng_next(&srv->prng) >= srv->options.fail_rate)
-        return false;
-    set_error(out, 500, "scripted failure", "server_error");
-    return true;
-}
-
-static const fault_fn fault_modes[] = {
-    fault_random_500,
-};
-
-static bool inject_fault(struct fake_server *srv, struct http_reply *out)
-{
-    for (size_t i = 0; i < sizeof fault_modes / sizeof fault_modes[0]; i++)
-        if (fault_modes[i](srv, out))
-            return true;
-    return false;
-}
-
-/* ------------------------------------------------------------ handlers */
-
-static void answer_completion(struct fake_server *srv, cJSON *request, struct http_reply *out)
-{
-    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(request, "messages");
-    const cJSON *user = last_user_message(messages);
-    char *prompt = content_text(user ? cJSON_GetObjectItemCaseSensitive(user, "content") : NULL);
-    if (!prompt) {
-        set_error(out, 500, "out of memory", "server_error");
-        return;
-    }
-    const struct answer *answer = answer_table_find(&srv->answers, prompt);
-    free(prompt);
-    if (answer && answer->delay_ms >= 0)
-        out->delay_ms = answer->delay_ms;
-    if (inject_fault(srv, out))
-        return;
-    if (answer && answer->status != 200) {
-        set_error(out, (unsigned)answer->status, "scripted failure",
-                  answer->status >= 500 ? "server_error" : "invalid_request_error");
-        return;
-    }
-    out->status = 200;
-    out->body = completion_body(srv, request, answer ? answer->reply : srv->options.default_reply,
-                                answer ? answer->finish_reason : "stop");
-}
-
-static void handle_chat_completion(struct fake_server *srv, struct request *req,
-                                   struct http_reply *out)
-{
-    out->delay_ms = srv->options.delay_ms;
-    if (req->body_too_large) {
-        log_request(srv, req, NULL);
-        set_error(out, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than 16 MiB",
-                  "invalid_request_error");
-        return;
-    }
-    if (req->body_out_of_memory) {
-        set_error(out, 500, "out of memory", "server_error");
-        return;
-    }
-    const char *body = req->body ? req->body : "";
-    const char *end = NULL;
-    cJSON *request = NULL;
-    /* A NUL inside the body would end the parse early and hide what follows. */
-    if (strlen(body) == req->body_len)
-        request = cJSON_ParseWithLengthOpts(body, req->body_len + 1, &end, true);
-    log_request(srv, req, request);
-    if (!request) {
-        char message[96];
-        snprintf(message, sizeof message, "request body is not valid JSON (at byte %zu)",
-                 end ? (size_t)(end - body) : req->body_len);
-        set_error(out, 400, message, "invalid_request_error");
-        return;
-    }
-    const char *problem = request_problem(request);
-    if (problem)
-        set_error(out, 400, problem, "invalid_request_error");
-    else
-        answer_completion(srv, request, out);
-    cJSON_Delete(request);
-}
-
-static void handle_models(struct fake_server *srv, struct request *req, struct http_reply *out)
+static void handle_models(struct fake_server *srv, const struct request_info *req,
+                          struct http_reply *out)
 {
     (void)srv;
     (void)req;
-    set_body(out, 200,
-             "{\"object\":\"list\",\"data\":[{\"id\":\"" MODEL_ID "\",\"object\":\"model\","
-             "\"created\":0,\"owned_by\":\"assay\"}]}");
+    reply_set_body(out, 200,
+                   "{\"object\":\"list\",\"data\":[{\"id\":\"" MODEL_ID "\",\"object\":\"model\","
+                   "\"created\":0,\"owned_by\":\"assay\"}]}");
 }
 
-static void handle_health(struct fake_server *srv, struct request *req, struct http_reply *out)
+static void handle_health(struct fake_server *srv, const struct request_info *req,
+                          struct http_reply *out)
 {
     (void)srv;
     (void)req;
-    set_body(out, 200, "{\"status\":\"ok\"}");
+    reply_set_body(out, 200, "{\"status\":\"ok\"}");
 }
 
-typedef void (*route_fn)(struct fake_server *srv, struct request *req, struct http_reply *out);
+typedef void (*route_fn)(struct fake_server *srv, const struct request_info *req,
+                         struct http_reply *out);
 
 struct route {
     const char *path;
     const char *method;
-    bool reads_body;
+    bool is_api; /* reads a body, and counts for --concurrency-report */
     route_fn handle;
 };
 
 static const struct route routes[] = {
-    {"/v1/chat/completions", "POST", true, handle_chat_completion},
+    {"/v1/chat/completions", "POST", true, handle_chat},
+    {"/v1/completions", "POST", true, handle_completions},
+    {"/v1/embeddings", "POST", true, handle_embeddings},
     {"/v1/models", "GET", false, handle_models},
     {"/health", "GET", false, handle_health},
 };
@@ -892,25 +140,35 @@ static const struct route *find_route(const char *path)
     return NULL;
 }
 
-static void dispatch(struct fake_server *srv, struct request *req, struct http_reply *out)
+/* ------------------------------------------------------------ one request */
+
+/* The state of one HTTP request, kept across MHD's calls for it. */
+struct request {
+    const struct route *route; /* NULL: no such path */
+    bool method_allowed;
+    bool in_flight; /* counted in fake_server.in_flight */
+    char *body;     /* NUL-terminated; only kept for routes that read it */
+    size_t body_len;
+    size_t body_cap;
+    bool body_too_large;
+    bool body_out_of_memory;
+    double arrived_ms;
+};
+
+static void count_in_flight(struct fake_server *srv)
 {
-    if (!req->route) {
-        set_error(out, 404, "File Not Found", "not_found_error");
-    } else if (!req->method_allowed) {
-        set_error(out, 405, "Method Not Allowed", "invalid_request_error");
-        out->allow = req->route->method;
-    } else {
-        req->route->handle(srv, req, out);
-    }
+    long now = atomic_fetch_add(&srv->in_flight, 1) + 1;
+    long max = atomic_load(&srv->max_in_flight);
+    while (now > max && !atomic_compare_exchange_weak(&srv->max_in_flight, &max, now))
+        ;
 }
 
-/* ------------------------------------------------------------ MHD glue */
-
-static struct request *request_new(const char *url, const char *method)
+static struct request *request_new(struct fake_server *srv, const char *url, const char *method)
 {
     struct request *req = calloc(1, sizeof *req);
     if (!req)
         return NULL;
+    req->arrived_ms = monotonic_ms();
     req->route = find_route(url);
     if (req->route) {
         /* MHD leaves the body out of a HEAD reply by itself. */
@@ -918,20 +176,26 @@ static struct request *request_new(const char *url, const char *method)
         req->method_allowed = !strcmp(method, req->route->method)
                               || (is_get && !strcmp(method, "HEAD"));
     }
+    if (req->route && req->method_allowed && req->route->is_api) {
+        req->in_flight = true;
+        count_in_flight(srv);
+    }
     return req;
 }
 
-static void request_free(struct request *req)
+static void request_free(struct fake_server *srv, struct request *req)
 {
     if (!req)
         return;
+    if (req->in_flight)
+        atomic_fetch_sub(&srv->in_flight, 1);
     free(req->body);
     free(req);
 }
 
 static void request_take_upload(struct request *req, const char *data, size_t size)
 {
-    if (!req->route || !req->method_allowed || !req->route->reads_body || req->body_too_large
+    if (!req->route || !req->method_allowed || !req->route->is_api || req->body_too_large
         || req->body_out_of_memory)
         return; /* read and dropped */
     if (size > MAX_REQUEST_BODY - req->body_len) {
@@ -959,44 +223,70 @@ static void request_take_upload(struct request *req, const char *data, size_t si
     req->body[req->body_len] = '\0';
 }
 
-/* Sleeps up to `ms`, waking every DELAY_SLICE_MS to give up early on shutdown. */
-static void delay_unless_stopping(long ms)
+static void dispatch(struct fake_server *srv, struct request *req, const char *url,
+                     const char *authorization, struct http_reply *out)
 {
-    struct timespec now, deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += ms / 1000;
-    deadline.tv_nsec += (ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    while (!stop_requested) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long long left_ns = (long long)(deadline.tv_sec - now.tv_sec) * 1000000000LL
-                            + (deadline.tv_nsec - now.tv_nsec);
-        if (left_ns <= 0)
-            return;
-        if (left_ns > DELAY_SLICE_MS * 1000000LL)
-            left_ns = DELAY_SLICE_MS * 1000000LL;
-        struct timespec slice = {0, (long)left_ns};
-        nanosleep(&slice, NULL);
+    if (!req->route) {
+        reply_set_error(out, 404, "File Not Found", "not_found_error");
+    } else if (!req->method_allowed) {
+        reply_set_error(out, 405, "Method Not Allowed", "invalid_request_error");
+        out->allow = req->route->method;
+    } else {
+        struct request_info info = {
+            .path = url,
+            .authorization = authorization,
+            .body = req->body,
+            .body_len = req->body_len,
+            .body_too_large = req->body_too_large,
+            .body_out_of_memory = req->body_out_of_memory,
+            .arrived_ms = req->arrived_ms,
+        };
+        req->route->handle(srv, &info, out);
     }
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *connection, struct http_reply *reply)
+/* ------------------------------------------------------------ sending */
+
+/* The response for `reply`, which hands over its body or stream; NULL if out of memory. */
+static struct MHD_Response *response_of(struct http_reply *reply)
 {
+    if (reply->stream) {
+        struct sse_stream *s = reply->stream;
+        reply->stream = NULL;
+        return sse_stream_response(s);
+    }
     if (!reply->body)
-        return MHD_NO; /* out of memory: MHD closes the connection */
-    struct MHD_Response *response = MHD_create_response_from_buffer(
-        strlen(reply->body), reply->body, MHD_RESPMEM_MUST_COPY);
-    free(reply->body);
-    reply->body = NULL;
-    if (!response)
-        return MHD_NO;
-    enum MHD_Result ok = MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                                 "application/json");
+        return NULL;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(reply->body_len, reply->body, MHD_RESPMEM_MUST_FREE);
+    if (r)
+        reply->body = NULL;
+    return r;
+}
+
+static enum MHD_Result add_headers(struct MHD_Response *response, const struct http_reply *reply)
+{
+    const char *type = reply->content_type ? reply->content_type : "application/json";
+    enum MHD_Result ok = MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (ok == MHD_YES && !strcmp(type, "text/event-stream"))
+        ok = MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     if (ok == MHD_YES && reply->allow)
         ok = MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, reply->allow);
+    for (size_t i = 0; ok == MHD_YES && i < reply->header_count; i++)
+        ok = MHD_add_response_header(response, reply->headers[i].name, reply->headers[i].value);
+    return ok;
+}
+
+/* MHD_NO closes the connection unanswered: out of memory, or the 'reset' and 'stall' faults. */
+static enum MHD_Result send_reply(struct MHD_Connection *connection, struct http_reply *reply)
+{
+    if (reply->delay_ms > 0 && !sleep_unless_stopping(reply->delay_ms))
+        reply->reset = true;
+    struct MHD_Response *response = reply->reset ? NULL : response_of(reply);
+    reply_release(reply);
+    if (!response)
+        return MHD_NO;
+    enum MHD_Result ok = add_headers(response, reply);
     if (ok == MHD_YES)
         ok = MHD_queue_response(connection, reply->status, response);
     MHD_destroy_response(response);
@@ -1016,7 +306,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     struct request *req = *request_state;
     (void)version;
     if (!req) {
-        req = request_new(url, method);
+        req = request_new(srv, url, method);
         *request_state = req;
         return req ? MHD_YES : MHD_NO;
     }
@@ -1025,22 +315,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         *upload_size = 0;
         return MHD_YES;
     }
-    req->authorization = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *authorization = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_AUTHORIZATION);
     struct http_reply reply = {0};
-    dispatch(srv, req, &reply);
-    if (reply.delay_ms > 0)
-        delay_unless_stopping(reply.delay_ms);
+    dispatch(srv, req, url, authorization, &reply);
     return send_reply(connection, &reply);
 }
 
 static void on_request_completed(void *cls, struct MHD_Connection *connection,
                                  void **request_state, enum MHD_RequestTerminationCode why)
 {
-    (void)cls;
     (void)connection;
     (void)why;
-    request_free(*request_state);
+    request_free(cls, *request_state);
     *request_state = NULL;
 }
 
@@ -1048,12 +335,22 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection,
 
 static int fake_server_init(struct fake_server *srv, const struct server_options *options)
 {
-    *srv = (struct fake_server){.options = *options};
+    *srv = (struct fake_server){.options = *options, .started_ms = monotonic_ms()};
     atomic_init(&srv->completions, 0);
+    atomic_init(&srv->in_flight, 0);
+    atomic_init(&srv->max_in_flight, 0);
     pthread_mutex_init(&srv->log_lock, NULL);
     fault_prng_init(&srv->prng, options->seed);
+    if (!rate_limiter_init(&srv->limiter, options->ratelimit_rpm, options->ratelimit_tpm)) {
+        fputs("assay-fake-server: out of memory for the rate limiter\n", stderr);
+        return EXIT_STARTUP;
+    }
     if (options->answers_path && !answer_table_load(&srv->answers, options->answers_path))
         return EXIT_USAGE;
+    if (!answer_table_init_counts(&srv->answers)) {
+        fputs("assay-fake-server: out of memory\n", stderr);
+        return EXIT_STARTUP;
+    }
     if (options->log_path) {
         srv->log = fopen(options->log_path, "a");
         if (!srv->log) {
@@ -1069,10 +366,13 @@ static void fake_server_release(struct fake_server *srv)
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon); /* joins every connection thread */
     srv->daemon = NULL;
+    if (srv->options.concurrency_report)
+        fprintf(stderr, "max concurrent requests: %ld\n", atomic_load(&srv->max_in_flight));
     if (srv->log)
         fclose(srv->log);
     srv->log = NULL;
     answer_table_release(&srv->answers);
+    rate_limiter_release(&srv->limiter);
     fault_prng_release(&srv->prng);
     pthread_mutex_destroy(&srv->log_lock);
 }
@@ -1087,7 +387,8 @@ static bool fake_server_start(struct fake_server *srv)
     /*
      * poll, not select, so that descriptors above FD_SETSIZE still work. No
      * idle timeout: MHD would count a long --delay-ms as idleness and drop
-     * the reply, and the server only lives as long as a test.
+     * the reply, and the server only lives as long as a test. A thread per
+     * connection lets a delay or a paced stream block only its own client.
      */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
                      | MHD_USE_POLL | MHD_USE_ERROR_LOG;
@@ -1108,7 +409,7 @@ static bool fake_server_start(struct fake_server *srv)
 static void on_stop_signal(int signo)
 {
     (void)signo;
-    stop_requested = 1;
+    atomic_store(&stop_requested, true);
 }
 
 /*
@@ -1139,9 +440,9 @@ static void block_stop_signals(sigset_t *wait_mask)
 int main(int argc, char **argv)
 {
     struct server_options options;
-    switch (parse_options(argc, argv, &options)) {
+    switch (options_parse(argc, argv, &options)) {
     case OPTIONS_HELP:
-        print_usage(stdout);
+        options_print_usage(stdout);
         return 0;
     case OPTIONS_BAD:
         fputs("Try 'assay-fake-server --help'.\n", stderr);
@@ -1168,7 +469,7 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     }
-    while (!status && !stop_requested)
+    while (!status && !atomic_load(&stop_requested))
         sigsuspend(&wait_mask);
     fake_server_release(&srv);
     return status;
