@@ -21,6 +21,7 @@ typedef struct run_options {
     int concurrency;
     long timeout_ms;
     int max_attempts;
+    long deadline_s;
     const char *cache_path;
     assay_cache_mode cache_mode;
     bool quiet;
@@ -55,6 +56,8 @@ static void run_usage(FILE *out)
             "      --timeout SEC    timeout of one request (default 60)\n"
             "      --max-attempts N attempts per request, retries included "
             "(default 5)\n"
+            "      --deadline SEC   stop sending after SEC seconds; what "
+            "is done is kept\n"
             "      --cache PATH     the response cache (default "
             CLI_CACHE_DEFAULT_PATH ")\n"
             "      --cache-mode M   read-write (default), read (replay "
@@ -188,6 +191,7 @@ static int parse_options(int argc, char **argv, run_options *o)
         {"output", required_argument, NULL, 'o'},
         {"timeout", required_argument, NULL, 't'},
         {"max-attempts", required_argument, NULL, 'A'},
+        {"deadline", required_argument, NULL, 'D'},
         {"cache", required_argument, NULL, 'C'},
         {"cache-mode", required_argument, NULL, 'M'},
         {"no-cache", no_argument, NULL, 'N'},
@@ -237,6 +241,13 @@ static int parse_options(int argc, char **argv, run_options *o)
                 return EXIT_USAGE;
             }
             o->max_attempts = (int)v;
+            break;
+        case 'D':
+            if (!parse_long(optarg, 1, 31 * 86400, &v)) {
+                cli_error("--deadline takes seconds, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            o->deadline_s = v;
             break;
         case 'C':
             o->cache_path = optarg;
@@ -379,6 +390,7 @@ static int execute(const run_options *o, assay_suite *suite,
     assay_run_set_concurrency(run, o->concurrency);
     assay_run_set_timeout_ms(run, o->timeout_ms);
     assay_run_set_max_attempts(run, o->max_attempts);
+    assay_run_set_deadline_ms(run, o->deadline_s * 1000);
     assay_run_set_cache(run, o->cache_path, o->cache_mode);
     assay_run_set_record_path(run, record_path);
     assay_run_set_env(run, lookup_env, NULL);

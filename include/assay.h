@@ -263,6 +263,16 @@ ASSAY_API assay_status assay_run_set_max_attempts(assay_run *run, int n);
  */
 ASSAY_API assay_status assay_run_set_cache(assay_run *run, const char *path,
                                            assay_cache_mode mode);
+/*
+ * A deadline for the whole run in milliseconds (0, the default: none).
+ * When it passes nothing more is sent, the requests in flight finish and
+ * are recorded, and the run ends with ASSAY_ERR_TIMEOUT.
+ */
+ASSAY_API assay_status assay_run_set_deadline_ms(assay_run *run, long ms);
+/* The largest reply accepted, in bytes (default 8 MiB, at least 1024);
+   a larger one is an error result that says so. */
+ASSAY_API assay_status assay_run_set_max_response_bytes(assay_run *run,
+                                                        size_t bytes);
 /* Whole-request timeout in milliseconds, at least 1. */
 ASSAY_API assay_status assay_run_set_timeout_ms(assay_run *run, long ms);
 /*
@@ -354,23 +364,24 @@ typedef enum assay_stat {
     ASSAY_STAT_PROMPT_TOKENS,     /* sums of the reported usage */
     ASSAY_STAT_COMPLETION_TOKENS,
     ASSAY_STAT_ERROR_RATE,        /* errors / results */
-    ASSAY_STAT_COST,              /* sum of the results' `cost`; NaN if none had one */
+    ASSAY_STAT_COST,              /* sum of the results' `cost` (NaN: none) */
     ASSAY_STAT_PASS_RATE_SE,      /* sqrt(p (1 - p) / results) */
     ASSAY_STAT_PASS_RATE_SE_CLUSTERED, /* NaN without clusters */
     ASSAY_STAT_SCORE_MEAN,        /* mean score, errors as 0 */
-    ASSAY_STAT_SCORE_SE,          /* standard error, results taken as independent */
-    ASSAY_STAT_SCORE_LOW,         /* 95% interval: mean -+ 1.96 SE, the clustered */
-    ASSAY_STAT_SCORE_HIGH,        /*   SE when there are clusters; within [0, 1] */
-    ASSAY_STAT_SCORE_SE_CLUSTERED, /* clustered SE; NaN without clusters */
-    ASSAY_STAT_CLUSTERS,          /* clusters: cluster keys, or cases with repeats */
+    ASSAY_STAT_SCORE_SE,          /* results taken as independent */
+    ASSAY_STAT_SCORE_LOW,         /* 95%: mean -+ 1.96 SE (the clustered SE */
+    ASSAY_STAT_SCORE_HIGH,        /*   when there are clusters), in [0, 1] */
+    ASSAY_STAT_SCORE_SE_CLUSTERED, /* NaN without clusters */
+    ASSAY_STAT_CLUSTERS,          /* cluster keys, or cases with repeats */
     /* With repeats (per-case state is kept); NaN otherwise: */
     ASSAY_STAT_CASES,             /* distinct cases */
     ASSAY_STAT_SAMPLES_PER_CASE,  /* results / cases */
-    ASSAY_STAT_CASE_VARIANCE_WITHIN,  /* mean of the per-case score variances */
-    ASSAY_STAT_CASE_VARIANCE_BETWEEN, /* variance of the true per-case means */
-    ASSAY_STAT_SCORE_SE_INFINITE_REPEATS, /* the SE if every case had endless repeats */
-    ASSAY_STAT_REPEAT_VARIANCE_SAVED, /* variance of the mean more repeats would remove */
-    ASSAY_STAT_FLAKY_CASES        /* cases with both passing and failing samples */
+    ASSAY_STAT_CASE_VARIANCE_WITHIN,  /* mean of the per-case variances */
+    ASSAY_STAT_CASE_VARIANCE_BETWEEN, /* variance of the true case means */
+    ASSAY_STAT_SCORE_SE_INFINITE_REPEATS, /* the SE with endless repeats */
+    ASSAY_STAT_REPEAT_VARIANCE_SAVED, /* what more repeats could remove from
+                                         the variance of the mean */
+    ASSAY_STAT_FLAKY_CASES        /* cases with passing and failing samples */
 } assay_stat;
 
 ASSAY_API const char *assay_summary_suite_name(const assay_summary *summary);

@@ -537,6 +537,8 @@ assay_status assay__dataset_next(assay__dataset *d, assay__case **out,
                                  assay_error *err);
 /* Bad records skipped so far. */
 long assay__dataset_skipped(const assay__dataset *d);
+/* The value at dotted `path` ("choices.0", "meta.level") in `v`, or NULL. */
+const cJSON *assay__json_at_path(const cJSON *v, const char *path);
 void assay__dataset_free(assay__dataset *d);
 
 /* ------------------------------------------------------------ select.c */

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #define DEFAULT_BASE_URL "https://api.openai.com/v1"
-#define MAX_RESPONSE_BYTES ((size_t)8 << 20)
+#define DEFAULT_MAX_RESPONSE ((size_t)8 << 20)
 
 typedef struct run_job {
     assay__case *c;
@@ -57,6 +57,9 @@ struct assay_run {
     const assay_suite *suite;
     int concurrency;
     long timeout_ms;
+    size_t max_response;
+    double deadline_ms; /* for the whole run; 0: none */
+    double deadline_at; /* when it passes, on the engine's clock */
     char *record_path;
     assay_env_fn env;
     void *env_data;
@@ -116,6 +119,7 @@ assay_status assay_run_new(const assay_suite *suite, assay_run **out,
     run->suite = suite;
     run->concurrency = 8;
     run->timeout_ms = 60000;
+    run->max_response = DEFAULT_MAX_RESPONSE;
     assay__select_init(&run->select);
     assay__retry_policy_init(&run->retry);
     run->rng = 0x5EED;
@@ -155,6 +159,22 @@ assay_status assay_run_set_concurrency(assay_run *run, int n)
     if (n < 1 || n > 65536)
         return ASSAY_ERR_INVALID;
     run->concurrency = n;
+    return ASSAY_OK;
+}
+
+assay_status assay_run_set_max_response_bytes(assay_run *run, size_t bytes)
+{
+    if (bytes < 1024)
+        return ASSAY_ERR_INVALID;
+    run->max_response = bytes;
+    return ASSAY_OK;
+}
+
+assay_status assay_run_set_deadline_ms(assay_run *run, long ms)
+{
+    if (ms < 0)
+        return ASSAY_ERR_INVALID;
+    run->deadline_ms = (double)ms;
     return ASSAY_OK;
 }
 
@@ -382,7 +402,7 @@ static assay_status setup(assay_run *run, assay_error *err)
         st = open_dataset(run, err);
     if (st == ASSAY_OK &&
         assay__engine_new(run->concurrency, run->timeout_ms,
-                          MAX_RESPONSE_BYTES, on_done, run,
+                          run->max_response, on_done, run,
                           &run->engine) != ASSAY_OK)
         st = assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
     return st;
@@ -778,7 +798,7 @@ static bool answer_from_cache(assay_run *run, run_job *job)
     if (!run->cache || run->cache_mode == ASSAY_CACHE_WRITE)
         return false;
     assay__buf body;
-    assay__buf_init(&body, MAX_RESPONSE_BYTES);
+    assay__buf_init(&body, run->max_response);
     bool stream = false, found = false;
     double latency = -1, ttft = -1;
     assay_error err;
@@ -1076,9 +1096,25 @@ static void flush_outputs(assay_run *run)
         stop_run(run, st, &err);
 }
 
+/* Past the run's deadline nothing more is sent; what is in flight ends
+   within its own timeout and is recorded. */
+static void check_deadline(assay_run *run)
+{
+    if (run->deadline_ms <= 0 || run->failure != ASSAY_OK ||
+        assay__now_ms() < run->deadline_at)
+        return;
+    assay_error err;
+    assay__error(&err, ASSAY_ERR_TIMEOUT, NULL, 0, 0,
+                 "the run's deadline of %.0f s passed after %ld results",
+                 run->deadline_ms / 1000, run->progress.done);
+    stop_run(run, ASSAY_ERR_TIMEOUT, &err);
+}
+
 static void loop(assay_run *run)
 {
+    run->deadline_at = assay__now_ms() + run->deadline_ms;
     for (;;) {
+        check_deadline(run);
         fill_the_wire(run);
         if (!work_left(run))
             return;

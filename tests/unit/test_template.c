@@ -424,6 +424,175 @@ static void test_render_many(void **state)
     assay__template_free(NULL);
 }
 
+
+/* ------------------------------------------------------------ filters */
+
+static void test_filters(void **state)
+{
+    (void)state;
+    const char *vars = "{\"s\": \"  Hello World \", \"n\": 2.5,"
+                       " \"list\": [\"a\", 1, true], \"nil\": null,"
+                       " \"obj\": {\"k\": \"v\"}}";
+    renders("{{ s | upper }}", vars, "  HELLO WORLD ");
+    renders("{{ s | lower }}", vars, "  hello world ");
+    renders("[{{ s | trim }}]", vars, "[Hello World]");
+    renders("[{{ s | trim | upper }}]", vars, "[HELLO WORLD]");
+    renders("{{ s | json }}", vars, "\"  Hello World \"");
+    renders("{{ s | trim | json }}", vars, "\"Hello World\"");
+    renders("{{ obj | json }}", vars, "{\"k\":\"v\"}");
+    renders("{{ n | json }}", vars, "2.5");
+    renders("{{ list | join(\", \") }}", vars, "a, 1, true");
+    renders("{{ list | join('') }}", vars, "a1true");
+    renders("{{ list | join(\"\\n\") }}", vars, "a\n1\ntrue");
+    renders("{{ missing | default(\"none\") }}", vars, "none");
+    renders("{{ nil | default('-') }}", vars, "-");
+    renders("{{ s | default('x') | trim }}", vars, "Hello World");
+    renders("{{ missing | default(\"a|b\") | upper }}", vars, "A|B");
+    renders("{{n|upper}}", vars, "2.5");
+}
+
+static void test_filter_errors(void **state)
+{
+    (void)state;
+    compile_fails("{{ x | uper }}", "w",
+                  "w: unknown filter 'uper' (the filters are upper, lower, "
+                  "trim, json, join(\", \") and default(\"...\")) at column 1 "
+                  "of the template");
+    compile_fails("{{ x | join }}", "w",
+                  "w: filter 'join' takes a text, as in join(\", \") at "
+                  "column 1 of the template");
+    compile_fails("{{ x | default(none) }}", "w",
+                  "w: filter 'default' takes a quoted text at column 1 of "
+                  "the template");
+    compile_fails("{{ x | default(\"a\" }}", "w",
+                  "w: missing ')' after the text of filter 'default' at "
+                  "column 1 of the template");
+    render_fails("{{ s | join(\",\") }}", "{\"s\": \"text\"}", "c2",
+                 "case 'c2': filter 'join' needs a list, and 's' is a string");
+    render_fails("{{ gone | upper }}", "{\"s\": 1}", "c3",
+                 "case 'c3': variable 'gone' is not defined (the case has: s)");
+}
+
+/* ------------------------------------------------------------ blocks */
+
+static void test_each(void **state)
+{
+    (void)state;
+    const char *vars =
+        "{\"items\": [\"x\", \"y\", \"z\"], \"none\": [],"
+        " \"shots\": [{\"q\": \"1+1\", \"a\": \"2\"}, {\"q\": \"2+2\", \"a\": \"4\"}],"
+        " \"map\": {\"A\": \"apple\", \"B\": \"banana\"}, \"q\": \"3+3\","
+        " \"grid\": [[1, 2], [3]]}";
+    renders("{{#each items}}{{.}}{{/each}}", vars, "xyz");
+    renders("{{#each items}}{{@index}}={{this}}{{#if @last}}.{{else}}, "
+            "{{/if}}{{/each}}",
+            vars, "0=x, 1=y, 2=z.");
+    renders("{{#each shots}}Q: {{q}} A: {{a}}\n{{/each}}Q: {{q}}", vars,
+            "Q: 1+1 A: 2\nQ: 2+2 A: 4\nQ: 3+3");
+    renders("{{#each map}}{{@key}}:{{.}};{{/each}}", vars,
+            "A:apple;B:banana;");
+    renders("{{#each none}}x{{else}}empty{{/each}}", vars, "empty");
+    renders("{{#each grid}}[{{#each .}}{{.}}{{/each}}]{{/each}}", vars,
+            "[12][3]");
+    renders("{{#each shots}}{{this.q}}{{#if @first}}!{{/if}} {{/each}}", vars,
+            "1+1! 2+2 ");
+    /* An outer name is still reachable inside the loop. */
+    renders("{{#each items}}{{q}}{{/each}}", vars, "3+33+33+3");
+    render_fails("{{#each q}}x{{/each}}", vars, "c1",
+                 "case 'c1': '{{#each q}}' needs a list or an object, and "
+                 "'q' is a string");
+    render_fails("{{#each gone}}x{{/each}}", vars, "c1",
+                 "case 'c1': variable 'gone' is not defined (the case has: "
+                 "items, none, shots, map, q, grid)");
+    render_fails("{{@index}}", vars, "c1",
+                 "case 'c1': variable '@index' is only defined inside "
+                 "{{#each}}");
+}
+
+static void test_if(void **state)
+{
+    (void)state;
+    const char *vars = "{\"ctx\": \"doc\", \"empty\": \"\", \"zero\": 0,"
+                       " \"list\": [], \"lang\": \"fr\", \"n\": 3, \"s3\": \"3\","
+                       " \"yes\": true}";
+    renders("{{#if ctx}}Context: {{ctx}}{{/if}}", vars, "Context: doc");
+    renders("{{#if missing}}x{{else}}no{{/if}}", vars, "no");
+    renders("{{#if empty}}x{{/if}}{{#if zero}}x{{/if}}{{#if list}}x{{/if}}",
+            vars, "");
+    renders("{{#if not missing}}ok{{/if}}", vars, "ok");
+    renders("{{#if lang == \"fr\"}}Bonjour{{else if lang == 'de'}}Hallo"
+            "{{else}}Hello{{/if}}",
+            vars, "Bonjour");
+    renders("{{#if lang != \"fr\"}}a{{else if n == 3}}b{{else}}c{{/if}}",
+            vars, "b");
+    renders("{{#if s3 == 3 and yes}}t{{/if}}{{#if n == 4 or lang}}u{{/if}}",
+            vars, "tu");
+    renders("{{#if yes == true and not x}}t{{/if}}", vars, "t");
+    renders("{{#if 1 == 1.0 and null == missing}}{{else}}f{{/if}}", vars,
+            "f");
+}
+
+static void test_comments_and_standalone(void **state)
+{
+    (void)state;
+    renders("a{{! note }}b{{!-- has }} inside --}}c", "{}", "abc");
+    renders("Examples:\n{{#each xs}}\n- {{.}}\n{{/each}}\nDone.",
+            "{\"xs\": [1, 2]}", "Examples:\n- 1\n- 2\nDone.");
+    renders("  {{#if t}}  \r\nyes\n  {{/if}}\nend", "{\"t\": 1}",
+            "yes\nend");
+    renders("{{! only a comment }}\nline", "{}", "line");
+    /* A tag sharing its line with text keeps the line. */
+    renders("x {{#if t}}y{{/if}}\n", "{\"t\": 1}", "x y\n");
+}
+
+static void test_block_errors(void **state)
+{
+    (void)state;
+    compile_fails("{{#each xs}}a", "w",
+                  "w: '{{#each}}' is never closed with '{{/each}}' at column "
+                  "1 of the template");
+    compile_fails("{{#if a}}x{{/each}}", "w",
+                  "w: '{{/each}}' closes the '{{#if}}' opened at line 1, "
+                  "column 1 at column 11 of the template");
+    compile_fails("{{/if}}", "w",
+                  "w: '{{/if}}' without a matching '{{#if}}' at column 1 of "
+                  "the template");
+    compile_fails("{{else}}", "w",
+                  "w: '{{else}}' outside of {{#if}} or {{#each}} at column 1 "
+                  "of the template");
+    compile_fails("{{#if a}}{{else}}{{else}}{{/if}}", "w",
+                  "w: a second '{{else}}' in one block at column 18 of the "
+                  "template");
+    compile_fails("{{#with a}}{{/with}}", "w",
+                  "w: unknown block '{{#with}}' (the blocks are {{#if}} and "
+                  "{{#each}}) at column 1 of the template");
+    compile_fails("{{#if}}x{{/if}}", "w",
+                  "w: '{{#if}}' needs a condition, as in {{#if context}} at "
+                  "column 1 of the template");
+    compile_fails("{{#if a b}}x{{/if}}", "w",
+                  "w: unexpected 'b' in a condition (a condition is names and "
+                  "\"texts\" joined by ==, !=, not, and, or) at column 1 of "
+                  "the template");
+    compile_fails("{{! never closed", "w",
+                  "w: unclosed '{{' at column 1 of the template");
+}
+
+static void test_literal(void **state)
+{
+    (void)state;
+    assay__template *t;
+    assert_int_equal(assay__template_literal("a {{b}} {{#if}}", 15, &t, NULL),
+                     ASSAY_OK);
+    assert_true(assay__template_is_constant(t));
+    assay__buf out;
+    assay__buf_init(&out, 0);
+    assert_int_equal(assay__template_render(t, NULL, NULL, &out, NULL),
+                     ASSAY_OK);
+    assert_string_equal(out.data, "a {{b}} {{#if}}");
+    assay__buf_release(&out);
+    assay__template_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +613,13 @@ int main(void)
         cmocka_unit_test(test_missing_nested),
         cmocka_unit_test(test_output_limit),
         cmocka_unit_test(test_render_many),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_filter_errors),
+        cmocka_unit_test(test_each),
+        cmocka_unit_test(test_if),
+        cmocka_unit_test(test_comments_and_standalone),
+        cmocka_unit_test(test_block_errors),
+        cmocka_unit_test(test_literal),
     };
     return cmocka_run_group_tests_name("template", tests, NULL, NULL);
 }

@@ -1,0 +1,80 @@
+/*
+ * validate.c - checking a loaded suite without sending anything: every
+ * case of its dataset is read (and so checked: UTF-8, JSON, ids, mapped
+ * fields, its own checks) and every prompt rendered for it, which finds a
+ * template variable that some case lacks before a run spends anything.
+ *
+ * What it does not do: run checks (a check may call a grading model) or
+ * reach an endpoint.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A case that no check would score would pass by default: refuse it. */
+static assay_status needs_checks(const assay_suite *s, const assay__case *c,
+                                 assay_error *err)
+{
+    if (s->n_checks > 0 || c->n_checks > 0)
+        return ASSAY_OK;
+    const char *file = s->dataset.path ? s->dataset.path
+                                       : assay__doc_name(s->doc);
+    return assay__error(err, ASSAY_ERR_SUITE, file, (int)c->line, 0,
+                        "case '%s' has no checks: give the suite 'checks' "
+                        "or the case its own",
+                        c->id);
+}
+
+static assay_status render_all(const assay_suite *s, const assay__case *c,
+                               assay__rendered *r, assay_suite_counts *n,
+                               assay_error *err)
+{
+    for (size_t p = 0; p < s->n_prompts; p++) {
+        assay_status st = assay__prompt_render(&s->prompts[p], c, r, err);
+        if (st != ASSAY_OK) {
+            if (s->n_prompts > 1)
+                assay__error_prefix(err, "prompt '%s'", s->prompts[p].name);
+            return st;
+        }
+        n->renders++;
+    }
+    return ASSAY_OK;
+}
+
+assay_status assay_suite_validate(const assay_suite *s, assay_skip_fn skip,
+                                  void *user_data, assay_suite_counts *out,
+                                  assay_error *err)
+{
+    assay_suite_counts n = {0, 0, 0, 0};
+    if (!s)
+        return assay__error(err, ASSAY_ERR_INVALID, NULL, 0, 0,
+                            "assay_suite_validate needs a suite");
+    assay__select sel;
+    assay__select_init(&sel);
+    sel.skip = skip;
+    sel.skip_data = user_data;
+    assay__rendered r;
+    assay__rendered_init(&r);
+    assay__dataset *d = NULL;
+    assay_status st = assay__dataset_open(&s->dataset, &sel, &d, err);
+    while (st == ASSAY_OK) {
+        assay__case *c;
+        st = assay__dataset_next(d, &c, err);
+        if (st != ASSAY_OK || !c)
+            break;
+        st = needs_checks(s, c, err);
+        if (st == ASSAY_OK)
+            st = render_all(s, c, &r, &n, err);
+        n.cases += st == ASSAY_OK;
+        assay__case_unref(c);
+    }
+    n.skipped = d ? assay__dataset_skipped(d) : 0;
+    n.requests = n.cases * (long)s->n_targets * (long)s->n_prompts *
+                 (long)s->repeat;
+    assay__dataset_free(d);
+    assay__rendered_release(&r);
+    if (out)
+        *out = n;
+    return st;
+}
