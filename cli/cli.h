@@ -22,6 +22,7 @@ int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 
 /* Where `assay run` and `assay cache` keep the response cache by default. */
@@ -33,6 +34,12 @@ void cli_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+
+/* getenv() as an assay_env_fn: the CLI lends the library its environment. */
+const char *cli_getenv(const char *name, void *user_data);
+
+/* Warns on stderr about each target that does not verify TLS. */
+void cli_warn_insecure(const assay_suite *suite);
 
 /* The exit code for a status that stopped a command. */
 int cli_exit_for(assay_status status);

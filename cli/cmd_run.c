@@ -287,12 +287,6 @@ static int parse_options(int argc, char **argv, run_options *o)
     return EXIT_GATES_HOLD;
 }
 
-static const char *lookup_env(const char *name, void *user_data)
-{
-    (void)user_data;
-    return getenv(name);
-}
-
 /* ------------------------------------------------------------ progress */
 
 static double now_seconds(void)
@@ -393,7 +387,7 @@ static int execute(const run_options *o, assay_suite *suite,
     assay_run_set_deadline_ms(run, o->deadline_s * 1000);
     assay_run_set_cache(run, o->cache_path, o->cache_mode);
     assay_run_set_record_path(run, record_path);
-    assay_run_set_env(run, lookup_env, NULL);
+    assay_run_set_env(run, cli_getenv, NULL);
     assay_run_set_progress(run, on_progress, &ps);
     if (apply_selection(run, &o->select) != EXIT_GATES_HOLD) {
         assay_run_free(run);
@@ -419,12 +413,13 @@ int cmd_run(int argc, char **argv)
 
     assay_suite *suite;
     assay_error err;
-    assay_status st = assay_suite_load_env(o.suite_path, lookup_env, NULL,
+    assay_status st = assay_suite_load_env(o.suite_path, cli_getenv, NULL,
                                            &suite, &err);
     if (st != ASSAY_OK) {
         cli_error("%s", err.message);
         return cli_exit_for_input(st);
     }
+    cli_warn_insecure(suite);
     char record_path[PATH_MAX];
     if (o.record_path) {
         snprintf(record_path, sizeof record_path, "%s", o.record_path);

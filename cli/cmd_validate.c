@@ -31,12 +31,6 @@ static void validate_usage(FILE *out)
             "example:\n  assay validate examples/quickstart.yaml\n");
 }
 
-static const char *lookup_env(const char *name, void *user_data)
-{
-    (void)user_data;
-    return getenv(name);
-}
-
 static void list_bad_line(const assay_error *why, void *user_data)
 {
     long *listed = user_data;
@@ -100,7 +94,7 @@ int cmd_validate(int argc, char **argv)
     }
     assay_suite *suite;
     assay_error err;
-    assay_status st = assay_suite_load_env(path, lookup_env, NULL, &suite,
+    assay_status st = assay_suite_load_env(path, cli_getenv, NULL, &suite,
                                            &err);
     if (st != ASSAY_OK) {
         cli_error("%s", err.message);

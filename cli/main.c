@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -19,6 +20,7 @@ static const struct {
     {"compare", cmd_compare, "compare two run records, case by case"},
     {"validate", cmd_validate, "check a suite file without sending anything"},
     {"cache", cmd_cache, "show or clear the response cache"},
+    {"models", cmd_models, "list the models a target's endpoint serves"},
     {"version", cmd_version, "print the version"},
 };
 
@@ -45,6 +47,22 @@ void cli_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+const char *cli_getenv(const char *name, void *user_data)
+{
+    (void)user_data;
+    return getenv(name);
+}
+
+void cli_warn_insecure(const assay_suite *suite)
+{
+    for (size_t i = 0; i < assay_suite_target_count(suite); i++)
+        if (!assay_suite_target_verifies_tls(suite, i))
+            fprintf(stderr,
+                    "assay: warning: target '%s' does not verify TLS "
+                    "certificates (verify_tls: false)\n",
+                    assay_suite_target_name(suite, i));
 }
 
 int cli_exit_for(assay_status status)

@@ -189,6 +189,10 @@ ASSAY_API const char *assay_suite_target_base_url(const assay_suite *suite,
                                                   size_t index);
 ASSAY_API const char *assay_suite_target_key_variable(const assay_suite *suite,
                                                       size_t index);
+/* False when target `index` turned TLS verification off (`verify_tls:
+   false`), which a program should warn about. */
+ASSAY_API bool assay_suite_target_verifies_tls(const assay_suite *suite,
+                                               size_t index);
 
 /* ---------------------------------------------------------------- models */
 

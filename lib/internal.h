@@ -610,12 +610,49 @@ bool assay__gates_from_json(const cJSON *json, assay__gates *out);
 
 /* ------------------------------------------------------------ suite.c */
 
+/* ------------------------------------------------------------ target.c */
+
+typedef enum assay__endpoint_kind {
+    ASSAY__ENDPOINT_CHAT,       /* /chat/completions */
+    ASSAY__ENDPOINT_COMPLETIONS /* /completions: one prompt string */
+} assay__endpoint_kind;
+
+/* How a target is reached, from its connection keys in the suite. */
+typedef struct assay__connection {
+    char **headers; /* "Name: value" lines */
+    size_t n_headers;
+    char *azure_deployment; /* NULL unless an Azure OpenAI target */
+    char *azure_api_version;
+    bool verify_tls;
+    double rpm; /* 0: no limit */
+    double tpm;
+    int max_concurrency; /* 0: the run's */
+    cJSON *extra;        /* merged into every body; NULL: none */
+    assay__endpoint_kind endpoint;
+} assay__connection;
+
+void assay__connection_init(assay__connection *c);
+void assay__connection_release(assay__connection *c);
+/* Reads the connection keys of a target's mapping (others are ignored). */
+assay_status assay__connection_load(const assay__doc *doc,
+                                    const cJSON *target, assay__connection *c,
+                                    assay_error *err);
+/* The request URL for `base_url` (no trailing slash). */
+assay_status assay__connection_url(const assay__connection *c,
+                                   const char *base_url, assay__buf *out);
+struct curl_slist;
+/* The request headers, with the key as Azure's api-key or as a bearer. */
+assay_status assay__connection_headers(const assay__connection *c,
+                                       const char *api_key,
+                                       struct curl_slist **out);
+
 typedef struct assay__target {
     char *name;
     char *base_url;    /* NULL: OPENAI_BASE_URL or the OpenAI API */
     char *model;
     char *api_key_env; /* the variable holding the key */
     cJSON *params;     /* request parameters, an object (owned) */
+    assay__connection conn;
 } assay__target;
 
 typedef struct assay__message {
@@ -732,6 +769,12 @@ assay_status assay__openai_chat_request(assay__buf *body, const char *model,
                                         const char *const *roles,
                                         const assay__buf *contents,
                                         size_t n_messages);
+/* Appends a /completions body: the messages joined into one prompt. */
+assay_status assay__openai_completion_request(assay__buf *body,
+                                              const char *model,
+                                              const cJSON *params,
+                                              const assay__buf *contents,
+                                              size_t n_messages);
 /*
  * Parses a reply to /chat/completions (or /completions: `choices[].text`).
  * A non-2xx status or an error body gives ASSAY_ERR_HTTP with the server's

@@ -82,7 +82,8 @@ static assay_status put_params(assay__buf *body, const cJSON *params)
     const cJSON *p;
     cJSON_ArrayForEach(p, params)
     {
-        if (!strcmp(p->string, "model") || !strcmp(p->string, "messages"))
+        if (!strcmp(p->string, "model") || !strcmp(p->string, "messages") ||
+            !strcmp(p->string, "prompt"))
             continue; /* the suite's own fields win; see suite.c */
         char *json = cJSON_PrintUnformatted(p);
         if (!json)
@@ -126,6 +127,42 @@ assay_status assay__openai_chat_request(assay__buf *body, const char *model,
         st = put_params(body, params);
     if (st == ASSAY_OK)
         st = assay__buf_putc(body, '}');
+    return st;
+}
+
+/*
+ * A /completions body: the messages' texts joined by a blank line make the
+ * one prompt string (a plain `prompt:` gives exactly its text).
+ */
+assay_status assay__openai_completion_request(assay__buf *body,
+                                              const char *model,
+                                              const cJSON *params,
+                                              const assay__buf *contents,
+                                              size_t n_messages)
+{
+    assay__buf prompt;
+    assay__buf_init(&prompt, body->max);
+    assay_status st = ASSAY_OK;
+    for (size_t i = 0; st == ASSAY_OK && i < n_messages; i++) {
+        if (i)
+            st = assay__buf_puts(&prompt, "\n\n");
+        if (st == ASSAY_OK)
+            st = assay__buf_append(&prompt, contents[i].data,
+                                   contents[i].len);
+    }
+    if (st == ASSAY_OK)
+        st = assay__buf_puts(body, "{\"model\":");
+    if (st == ASSAY_OK)
+        st = assay__text_put_json_string(body, model, strlen(model));
+    if (st == ASSAY_OK)
+        st = assay__buf_puts(body, ",\"prompt\":");
+    if (st == ASSAY_OK)
+        st = assay__text_put_json_string(body, prompt.data, prompt.len);
+    if (st == ASSAY_OK && params)
+        st = put_params(body, params);
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(body, '}');
+    assay__buf_release(&prompt);
     return st;
 }
 

@@ -260,6 +260,22 @@ static assay_status stream_params(run_target *rt, const cJSON *params)
     return ASSAY_OK;
 }
 
+/* The suite's params, the target's `extra` merged in (the body's fields
+   win over nothing: both come from the suite's author). */
+static assay_status merge_extra(run_target *rt, const cJSON *extra)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, extra)
+    {
+        cJSON *copy = cJSON_Duplicate(item, true);
+        if (!copy)
+            return ASSAY_ERR_NOMEM;
+        cJSON_DeleteItemFromObjectCaseSensitive(rt->params, item->string);
+        cJSON_AddItemToObject(rt->params, item->string, copy);
+    }
+    return ASSAY_OK;
+}
+
 static assay_status resolve_target(assay_run *run, size_t i)
 {
     const assay__target *t = &run->suite->targets[i];
@@ -273,29 +289,28 @@ static assay_status resolve_target(assay_run *run, size_t i)
     while (len > 0 && base[len - 1] == '/')
         len--;
     rt->base_url = strndup(base, len);
+    if (!rt->base_url)
+        return ASSAY_ERR_NOMEM;
     assay__buf url;
     assay__buf_init(&url, 0);
-    if (!rt->base_url || assay__buf_printf(&url, "%s/chat/completions",
-                                           rt->base_url) != ASSAY_OK)
-        return ASSAY_ERR_NOMEM;
+    assay_status st = assay__connection_url(&t->conn, rt->base_url, &url);
     rt->url = assay__buf_detach(&url, NULL);
-    if (!rt->url)
-        return ASSAY_ERR_NOMEM;
-    const char *key = env_get(run, t->api_key_env);
-    assay__buf bearer;
-    assay__buf_init(&bearer, 0);
-    assay_status st = key && *key
-                          ? assay__buf_printf(&bearer, "Bearer %s", key)
-                          : ASSAY_OK;
+    if (st == ASSAY_OK && !rt->url)
+        st = ASSAY_ERR_NOMEM;
     if (st == ASSAY_OK)
-        st = assay__engine_headers("Authorization", bearer.data, NULL, 0,
-                                   &rt->headers);
-    memset(bearer.data, 0, bearer.len);
-    assay__buf_release(&bearer);
+        st = assay__connection_headers(&t->conn, env_get(run, t->api_key_env),
+                                       &rt->headers);
     if (st == ASSAY_OK)
         st = stream_params(rt, t->params);
-    rt->endpoint = (assay__endpoint){rt->url, rt->headers, true};
-    assay__limiter_init(&rt->limiter, run->concurrency, 0, 0);
+    if (st == ASSAY_OK)
+        st = merge_extra(rt, t->conn.extra);
+    rt->endpoint = (assay__endpoint){rt->url, rt->headers,
+                                     t->conn.verify_tls};
+    int window = t->conn.max_concurrency && t->conn.max_concurrency <
+                                                run->concurrency
+                     ? t->conn.max_concurrency
+                     : run->concurrency;
+    assay__limiter_init(&rt->limiter, window, t->conn.rpm, t->conn.tpm);
     return st;
 }
 
@@ -916,15 +931,24 @@ static assay_status new_job(assay_run *run, run_job **out, assay_error *err)
     assay__buf body;
     assay__buf_init(&body, 0);
     const assay__rendered *msgs = &run->rendered[run->next_prompt];
-    assay_status st = assay__openai_chat_request(
-        &body, target->model, rt->params, msgs->roles, msgs->contents,
-        msgs->n);
+    bool completions = target->conn.endpoint == ASSAY__ENDPOINT_COMPLETIONS;
+    assay_status st =
+        completions
+            ? assay__openai_completion_request(&body, target->model,
+                                               rt->params, msgs->contents,
+                                               msgs->n)
+            : assay__openai_chat_request(&body, target->model, rt->params,
+                                         msgs->roles, msgs->contents,
+                                         msgs->n);
     job->body_len = body.len;
     job->body = assay__buf_detach(&body, NULL);
     if (st == ASSAY_OK && !job->body)
         st = ASSAY_ERR_NOMEM;
     if (st == ASSAY_OK && run->cache)
-        st = assay__cache_key(rt->base_url, "/chat/completions", job->body,
+        st = assay__cache_key(rt->base_url,
+                              completions ? "/completions"
+                                          : "/chat/completions",
+                              job->body,
                               job->body_len, job->repeat, job->key);
     if (st != ASSAY_OK) {
         job_free(job);

@@ -33,8 +33,11 @@ static const char *const top_level_keys[] = {
     "name", "description", "targets", "prompt", "prompts", "dataset",
     "cases", "checks", "defaults", "fewshot", "repeat", "gates", NULL,
 };
+/* And the connection keys of target.c. */
 static const char *const target_keys[] = {
-    "name", "model", "base_url", "api_key_env", "params", NULL,
+    "name",     "model", "base_url",   "api_key_env", "params",
+    "headers",  "azure", "rate_limit", "endpoint",    "verify_tls",
+    "max_concurrency",   "extra",      NULL,
 };
 static const char *const prompt_keys[] = {"name", "prompt", NULL};
 static const char *const dataset_keys[] = {"path", "format", "map", NULL};
@@ -413,6 +416,7 @@ static void target_release(assay__target *t)
     free(t->model);
     free(t->api_key_env);
     cJSON_Delete(t->params);
+    assay__connection_release(&t->conn);
 }
 
 static assay_status check_params(const assay__doc *doc, const cJSON *node,
@@ -478,8 +482,12 @@ static assay_status load_target(loader *l, const cJSON *node,
         st = get_string(doc, node, "base_url", false, &t->base_url, err);
     if (st == ASSAY_OK)
         st = get_string(doc, node, "api_key_env", false, &t->api_key_env, err);
+    if (st == ASSAY_OK)
+        st = assay__connection_load(doc, node, &t->conn, err);
     if (st == ASSAY_OK && !t->api_key_env &&
-        !(t->api_key_env = strdup("OPENAI_API_KEY")))
+        !(t->api_key_env = strdup(t->conn.azure_deployment
+                                      ? "AZURE_OPENAI_API_KEY"
+                                      : "OPENAI_API_KEY")))
         st = oom(err);
     if (st == ASSAY_OK)
         st = load_params(doc, cJSON_GetObjectItemCaseSensitive(node, "params"),
@@ -1249,6 +1257,22 @@ size_t assay_suite_target_count(const assay_suite *s)
 const char *assay_suite_target_name(const assay_suite *s, size_t index)
 {
     return index < s->n_targets ? s->targets[index].name : NULL;
+}
+
+const char *assay_suite_target_base_url(const assay_suite *s, size_t index)
+{
+    return index < s->n_targets ? s->targets[index].base_url : NULL;
+}
+
+const char *assay_suite_target_key_variable(const assay_suite *s,
+                                            size_t index)
+{
+    return index < s->n_targets ? s->targets[index].api_key_env : NULL;
+}
+
+bool assay_suite_target_verifies_tls(const assay_suite *s, size_t index)
+{
+    return index >= s->n_targets || s->targets[index].conn.verify_tls;
 }
 
 size_t assay_suite_prompt_count(const assay_suite *s)

@@ -128,7 +128,8 @@ static void test_errors(void **state)
                  "2:5: missing 'model'");
     expect_error("targets:\n  - {model: m, modle: x}\n", ASSAY_ERR_SUITE,
                  "2:16: unknown key 'modle' in target (expected one of: name, "
-                 "model, base_url, api_key_env, params)");
+                 "model, base_url, api_key_env, params, headers, azure, "
+                 "rate_limit, endpoint, verify_tls, max_concurrency, extra)");
     expect_error("targets:\n  - model: a\n  - model: a\n", ASSAY_ERR_SUITE,
                  "3:5: two targets are named 'a'; give each a distinct "
                  "'name'");
