@@ -22,6 +22,7 @@ typedef struct run_options {
     long timeout_ms;
     int max_attempts;
     long deadline_s;
+    long max_response_mb;
     const char *cache_path;
     assay_cache_mode cache_mode;
     bool quiet;
@@ -58,6 +59,8 @@ static void run_usage(FILE *out)
             "(default 5)\n"
             "      --deadline SEC   stop sending after SEC seconds; what "
             "is done is kept\n"
+            "      --max-response-mb N  the largest reply accepted "
+            "(default 8)\n"
             "      --cache PATH     the response cache (default "
             CLI_CACHE_DEFAULT_PATH ")\n"
             "      --cache-mode M   read-write (default), read (replay "
@@ -192,6 +195,7 @@ static int parse_options(int argc, char **argv, run_options *o)
         {"timeout", required_argument, NULL, 't'},
         {"max-attempts", required_argument, NULL, 'A'},
         {"deadline", required_argument, NULL, 'D'},
+        {"max-response-mb", required_argument, NULL, 'R'},
         {"cache", required_argument, NULL, 'C'},
         {"cache-mode", required_argument, NULL, 'M'},
         {"no-cache", no_argument, NULL, 'N'},
@@ -248,6 +252,15 @@ static int parse_options(int argc, char **argv, run_options *o)
                 return EXIT_USAGE;
             }
             o->deadline_s = v;
+            break;
+        case 'R':
+            if (!parse_long(optarg, 1, 4096, &v)) {
+                cli_error("--max-response-mb takes a number from 1 to 4096, "
+                          "not '%s'",
+                          optarg);
+                return EXIT_USAGE;
+            }
+            o->max_response_mb = v;
             break;
         case 'C':
             o->cache_path = optarg;
@@ -385,6 +398,9 @@ static int execute(const run_options *o, assay_suite *suite,
     assay_run_set_timeout_ms(run, o->timeout_ms);
     assay_run_set_max_attempts(run, o->max_attempts);
     assay_run_set_deadline_ms(run, o->deadline_s * 1000);
+    if (o->max_response_mb)
+        assay_run_set_max_response_bytes(run,
+                                         (size_t)o->max_response_mb << 20);
     assay_run_set_cache(run, o->cache_path, o->cache_mode);
     assay_run_set_record_path(run, record_path);
     assay_run_set_env(run, cli_getenv, NULL);

@@ -901,6 +901,31 @@ void assay__ratelimit_headers_init(assay__ratelimit_headers *h);
 /* "6m0s", "20ms", "1.5s" in ms; -1 when unreadable. */
 double assay__ratelimit_duration_ms(const char *text);
 
+/* ------------------------------------------------------------ embeddings.c */
+
+/* Vectors from an /embeddings reply, in input order, all of one dimension. */
+typedef struct assay__embeddings {
+    double *values; /* count x dim, row by row */
+    size_t count;
+    size_t dim;
+    long prompt_tokens; /* -1 when not reported */
+} assay__embeddings;
+
+void assay__embeddings_init(assay__embeddings *e);
+void assay__embeddings_release(assay__embeddings *e);
+/* Vector `i`, or NULL when out of range. */
+const double *assay__embeddings_vector(const assay__embeddings *e, size_t i);
+assay_status assay__openai_embeddings_request(assay__buf *body,
+                                              const char *model,
+                                              const char *const *inputs,
+                                              size_t n);
+/* Error statuses read as for completions (ASSAY_ERR_HTTP with the
+   server's message); a body without vectors is ASSAY_ERR_RESPONSE. */
+assay_status assay__openai_parse_embeddings(long http_status,
+                                            const char *body, size_t len,
+                                            assay__embeddings *out,
+                                            assay_error *err);
+
 /* ------------------------------------------------------------ engine.c */
 
 /*

@@ -295,6 +295,8 @@ static assay_status put_response(assay__buf *b, const assay__response *resp)
         st = put_str(b, "refusal", resp->refusal.data);
     if (st == ASSAY_OK && resp && resp->n_tool_calls)
         st = put_tool_calls(b, resp);
+    if (st == ASSAY_OK && resp && resp->logprobs)
+        st = put_json(b, "logprobs", resp->logprobs);
     if (st == ASSAY_OK)
         st = put_opt_str(b, "finish_reason", resp ? resp->finish_reason : NULL);
     if (st == ASSAY_OK)

@@ -345,24 +345,105 @@ static assay_status read_tool_calls(const cJSON *calls, assay__response *out)
     return ASSAY_OK;
 }
 
-/* Appends the per-token logprobs (`logprobs.content`) of a choice. */
+static assay_status append_item(cJSON *array, cJSON *item)
+{
+    if (!item || !cJSON_AddItemToArray(array, item)) {
+        cJSON_Delete(item);
+        return ASSAY_ERR_NOMEM;
+    }
+    return ASSAY_OK;
+}
+
+/* The legacy /completions top_logprobs entry {token: logprob, ...} as the
+   chat shape's [{token, logprob}, ...]. */
+static cJSON *legacy_top(const cJSON *top)
+{
+    cJSON *list = cJSON_CreateArray();
+    if (!list || !cJSON_IsObject(top))
+        return list;
+    const cJSON *alt;
+    cJSON_ArrayForEach(alt, top)
+    {
+        cJSON *entry = cJSON_CreateObject();
+        if (!entry || !cJSON_AddStringToObject(entry, "token", alt->string) ||
+            !cJSON_AddNumberToObject(entry, "logprob", alt->valuedouble) ||
+            append_item(list, entry) != ASSAY_OK) {
+            cJSON_Delete(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+/*
+ * Legacy /completions logprobs are parallel arrays (tokens,
+ * token_logprobs, top_logprobs, text_offset); they become the chat shape's
+ * items, one per token, so that checks read one form. An echoed first
+ * token has a null logprob, which stays null.
+ */
+static assay_status read_legacy_logprobs(const cJSON *logprobs, cJSON *out)
+{
+    const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(logprobs, "tokens");
+    const cJSON *lps = cJSON_GetObjectItemCaseSensitive(logprobs,
+                                                        "token_logprobs");
+    const cJSON *tops = cJSON_GetObjectItemCaseSensitive(logprobs,
+                                                         "top_logprobs");
+    const cJSON *offsets = cJSON_GetObjectItemCaseSensitive(logprobs,
+                                                            "text_offset");
+    int n = cJSON_GetArraySize(tokens);
+    for (int i = 0; i < n; i++) {
+        const cJSON *token = cJSON_GetArrayItem(tokens, i);
+        const cJSON *lp = cJSON_GetArrayItem(lps, i);
+        cJSON *item = cJSON_CreateObject();
+        bool ok = item && cJSON_IsString(token) &&
+                  cJSON_AddStringToObject(item, "token", token->valuestring);
+        ok = ok && (cJSON_IsNumber(lp)
+                        ? cJSON_AddNumberToObject(item, "logprob",
+                                                  lp->valuedouble) != NULL
+                        : cJSON_AddNullToObject(item, "logprob") != NULL);
+        const cJSON *top = cJSON_GetArrayItem(tops, i);
+        if (ok && cJSON_IsObject(top)) {
+            cJSON *list = legacy_top(top);
+            ok = list && cJSON_AddItemToObject(item, "top_logprobs", list);
+        }
+        const cJSON *offset = cJSON_GetArrayItem(offsets, i);
+        if (ok && cJSON_IsNumber(offset))
+            ok = cJSON_AddNumberToObject(item, "text_offset",
+                                         offset->valuedouble) != NULL;
+        if (!ok) {
+            cJSON_Delete(item);
+            return cJSON_IsString(token) ? ASSAY_ERR_NOMEM : ASSAY_OK;
+        }
+        if (append_item(out, item) != ASSAY_OK)
+            return ASSAY_ERR_NOMEM;
+    }
+    return ASSAY_OK;
+}
+
+/*
+ * Appends the per-token logprobs of a choice: the chat shape
+ * (`logprobs.content`, also what llama-server sends for /completions) or
+ * the legacy /completions arrays.
+ */
 static assay_status read_logprobs(const cJSON *choice, assay__response *out)
 {
     const cJSON *logprobs = cJSON_GetObjectItemCaseSensitive(choice,
                                                              "logprobs");
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(logprobs, "content");
-    if (!cJSON_IsArray(items))
+    bool legacy = cJSON_IsArray(
+        cJSON_GetObjectItemCaseSensitive(logprobs, "tokens"));
+    if (!cJSON_IsArray(items) && !legacy)
         return ASSAY_OK;
     if (!out->logprobs && !(out->logprobs = cJSON_CreateArray()))
         return ASSAY_ERR_NOMEM;
+    if (!cJSON_IsArray(items))
+        return read_legacy_logprobs(logprobs, out->logprobs);
     const cJSON *item;
     cJSON_ArrayForEach(item, items)
     {
-        cJSON *copy = cJSON_Duplicate(item, true);
-        if (!copy || !cJSON_AddItemToArray(out->logprobs, copy)) {
-            cJSON_Delete(copy);
+        if (append_item(out->logprobs, cJSON_Duplicate(item, true)) !=
+            ASSAY_OK)
             return ASSAY_ERR_NOMEM;
-        }
     }
     return ASSAY_OK;
 }

@@ -257,6 +257,98 @@ static void test_bad_bodies(void **state)
     assay__response_release(&r);
 }
 
+static void test_embeddings(void **state)
+{
+    (void)state;
+    assay__embeddings e;
+    assay__embeddings_init(&e);
+    assay_error err;
+    size_t len;
+    char *body = fixture("embeddings-list", ".json", &len);
+    assert_int_equal(assay__openai_parse_embeddings(200, body, len, &e, &err),
+                     ASSAY_OK);
+    assert_int_equal(e.count, 2);
+    assert_int_equal(e.dim, 8);
+    assert_int_equal(e.prompt_tokens, 7);
+    for (size_t i = 0; i < 2; i++) { /* llama-server L2-normalises */
+        double norm = 0;
+        for (size_t k = 0; k < e.dim; k++)
+            norm += assay__embeddings_vector(&e, i)[k] *
+                    assay__embeddings_vector(&e, i)[k];
+        assert_true(norm > 0.999 && norm < 1.001);
+    }
+    assert_true(assay__embeddings_vector(&e, 1)[7] > 0.0076 &&
+                assay__embeddings_vector(&e, 1)[7] < 0.0077);
+    assert_null(assay__embeddings_vector(&e, 2));
+    free(body);
+
+    body = fixture("embeddings-on-chat-server", ".json", &len);
+    assert_int_equal(assay__openai_parse_embeddings(400, body, len, &e, &err),
+                     ASSAY_ERR_HTTP);
+    assert_non_null(strstr(err.message, "HTTP 400: invalid_request_error"));
+    assert_int_equal(e.count, 0);
+    free(body);
+    const char *shuffled = "{\"data\":[{\"index\":1,\"embedding\":[2,2]},"
+                           "{\"index\":0,\"embedding\":[1,1]}]}";
+    assert_int_equal(assay__openai_parse_embeddings(200, shuffled,
+                                                    strlen(shuffled), &e, &err),
+                     ASSAY_OK);
+    assert_true(assay__embeddings_vector(&e, 0)[0] == 1);
+    const char *ragged = "{\"data\":[{\"embedding\":[1,1]},"
+                         "{\"embedding\":[1]}]}";
+    assert_int_equal(assay__openai_parse_embeddings(200, ragged, strlen(ragged),
+                                                    &e, &err),
+                     ASSAY_ERR_RESPONSE);
+    assert_non_null(strstr(err.message, "differ in dimension"));
+    assay__embeddings_release(&e);
+
+    /* The request body a real client sent, byte for byte. */
+    char *expected = fixture("embeddings-list", ".request.json", &len);
+    while (len && expected[len - 1] == '\n')
+        expected[--len] = '\0';
+    assay__buf req;
+    assay__buf_init(&req, 0);
+    const char *inputs[] = {"hello world", "goodbye moon"};
+    assert_int_equal(assay__openai_embeddings_request(
+                         &req, "llama-2-tiny-random", inputs, 2),
+                     ASSAY_OK);
+    assert_string_equal(req.data, expected);
+    assay__buf_release(&req);
+    free(expected);
+}
+
+static void test_logprobs(void **state)
+{
+    (void)state;
+    assay__response r;
+    assay__response_init(&r);
+    assay_error err;
+    size_t len;
+    char *body = fixture("completions-logprobs", ".json", &len);
+    assert_int_equal(assay__openai_parse_chat(200, body, len, &r, &err),
+                     ASSAY_OK);
+    assert_int_equal(cJSON_GetArraySize(r.logprobs), 4);
+    free(body);
+    /* OpenAI's legacy /completions shape becomes the same items. */
+    const char *legacy =
+        "{\"choices\":[{\"text\":\" Paris\",\"finish_reason\":\"stop\","
+        "\"logprobs\":{\"tokens\":[\"The\",\" Paris\"],"
+        "\"token_logprobs\":[null,-0.25],\"top_logprobs\":[null,"
+        "{\" Paris\":-0.25,\" Lyon\":-2.5}],\"text_offset\":[0,3]}}]}";
+    assert_int_equal(assay__openai_parse_chat(200, legacy, strlen(legacy), &r,
+                                              &err),
+                     ASSAY_OK);
+    char *items = cJSON_PrintUnformatted(r.logprobs);
+    assert_string_equal(items,
+                        "[{\"token\":\"The\",\"logprob\":null,"
+                        "\"text_offset\":0},{\"token\":\" Paris\","
+                        "\"logprob\":-0.25,\"top_logprobs\":[{\"token\":"
+                        "\" Paris\",\"logprob\":-0.25},{\"token\":\" Lyon\","
+                        "\"logprob\":-2.5}],\"text_offset\":3}]");
+    cJSON_free(items);
+    assay__response_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +357,8 @@ int main(void)
         cmocka_unit_test(test_request_matches_capture),
         cmocka_unit_test(test_request_escapes_text),
         cmocka_unit_test(test_bad_bodies),
+        cmocka_unit_test(test_embeddings),
+        cmocka_unit_test(test_logprobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
