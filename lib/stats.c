@@ -1,6 +1,8 @@
 /*
  * stats.c - the aggregate of one group's results: counts, the pass rate
- * with its Wilson interval, latency mean and quantiles, token sums.
+ * with its Wilson interval, latency mean and quantiles, token and cost
+ * sums; and the moments (count, passes, sum, sum of squares) from which a
+ * metric's mean and standard error follow.
  *
  * Memory is constant whatever the number of results: latencies go into a
  * log-bucketed histogram rather than a list. It does not compare runs or
@@ -86,6 +88,14 @@ void assay__stats_add(assay__stats *s, assay__outcome outcome,
         s->completion_tokens += completion_tokens;
 }
 
+void assay__stats_add_cost(assay__stats *s, double cost)
+{
+    if (!(cost >= 0) || !isfinite(cost))
+        return;
+    s->cost += cost;
+    s->cost_n++;
+}
+
 double assay__stats_latency_quantile(const assay__stats *s, double q)
 {
     if (s->latency_n <= 0 || !(q >= 0 && q <= 1))
@@ -128,8 +138,6 @@ void assay__wilson(long k, long n, double z, double *low, double *high)
     *high = k == n ? 1 : hi > 1 ? 1 : hi;
 }
 
-#define Z_95 1.959963984540054 /* the 0.975 quantile of the normal law */
-
 double assay__stats_get(const assay__stats *s, assay_stat stat)
 {
     double low, high;
@@ -145,10 +153,10 @@ double assay__stats_get(const assay__stats *s, assay_stat stat)
     case ASSAY_STAT_PASS_RATE:
         return s->results > 0 ? (double)s->passed / (double)s->results : NAN;
     case ASSAY_STAT_PASS_RATE_LOW:
-        assay__wilson(s->passed, s->results, Z_95, &low, &high);
+        assay__wilson(s->passed, s->results, ASSAY__Z_95, &low, &high);
         return low;
     case ASSAY_STAT_PASS_RATE_HIGH:
-        assay__wilson(s->passed, s->results, Z_95, &low, &high);
+        assay__wilson(s->passed, s->results, ASSAY__Z_95, &low, &high);
         return high;
     case ASSAY_STAT_LATENCY_MEAN_MS:
         return s->latency_n > 0 ? s->latency_sum_ms / (double)s->latency_n
@@ -159,6 +167,49 @@ double assay__stats_get(const assay__stats *s, assay_stat stat)
         return (double)s->prompt_tokens;
     case ASSAY_STAT_COMPLETION_TOKENS:
         return (double)s->completion_tokens;
+    case ASSAY_STAT_ERROR_RATE:
+        return s->results > 0 ? (double)s->errors / (double)s->results : NAN;
+    case ASSAY_STAT_COST:
+        return s->cost_n > 0 ? s->cost : NAN;
+    case ASSAY_STAT_PASS_RATE_SE: {
+        if (s->results <= 0)
+            return NAN;
+        double p = (double)s->passed / (double)s->results;
+        return sqrt(p * (1 - p) / (double)s->results);
     }
-    return NAN;
+    default:
+        return NAN; /* kept by the summary, which has per-case state */
+    }
+}
+
+/* ------------------------------------------------------------ moments */
+
+void assay__moments_add(assay__moments *m, bool pass, double value)
+{
+    m->n++;
+    m->passed += pass;
+    m->sum += value;
+    m->sumsq += value * value;
+}
+
+double assay__moments_mean(const assay__moments *m, long zeros)
+{
+    long n = m->n + zeros;
+    return n > 0 ? m->sum / (double)n : NAN;
+}
+
+/*
+ * sqrt(s^2 / N), s^2 the sample variance (divisor N - 1) computed from the
+ * sums. Values lie in [0, 1], so the cancellation in sumsq - sum^2 / N
+ * loses at most about 1e-16 * N of absolute precision: negligible next to
+ * the variance at every N a run can reach; a negative rounding is clipped.
+ */
+double assay__moments_se(const assay__moments *m, long zeros)
+{
+    long n = m->n + zeros;
+    if (n < 2)
+        return NAN;
+    double nn = (double)n;
+    double var = (m->sumsq - m->sum * m->sum / nn) / (nn - 1);
+    return var > 0 ? sqrt(var / nn) : 0.0;
 }
