@@ -39,12 +39,34 @@ typedef struct assay__check_spec {
     size_t constant_len;
 } assay__check_spec;
 
+/* A piece of text: one item of a list-valued check, one option of a case. */
+typedef struct assay__text_ref {
+    const char *s; /* NUL-terminated */
+    size_t len;
+} assay__text_ref;
+
 /* What a family's run() judges. A struct, so that it can grow. */
 typedef struct assay__check_input {
     const char *output; /* the answer, never NULL; maybe not NUL-terminated */
     size_t output_len;
     const char *value; /* the rendered value, NUL-terminated */
     size_t value_len;
+    /*
+     * A family with `list` set gets its value as items (the value, when it
+     * is one text, is then the first item or ""). Others get their value as
+     * the one item.
+     */
+    const assay__text_ref *items;
+    size_t n_items;
+    /* The threshold a scored family's score is held to (for the reason). */
+    double threshold;
+    /* The case, for families that render templates of their own options. */
+    const cJSON *vars;
+    const char *case_id;
+    /* What the endpoint said; NULL when the check runs on bare text. */
+    const assay__response *response;
+    double latency_ms; /* NaN when unknown */
+    double ttft_ms;    /* NaN when unknown */
 } assay__check_input;
 
 /*
@@ -59,11 +81,42 @@ typedef struct assay__check_finding {
     assay__buf *found;
 } assay__check_finding;
 
+/* Whether a family takes a value. */
+typedef enum assay__check_value_use {
+    ASSAY__VALUE_REQUIRED = 0,
+    ASSAY__VALUE_OPTIONAL, /* the long form may leave it out */
+    ASSAY__VALUE_NONE      /* `- is-xml`, {is-xml: true}, {type: is-xml} */
+} assay__check_value_use;
+
+/* Whether a template family's value is a list of texts. */
+typedef enum assay__check_list_kind {
+    ASSAY__LIST_NONE = 0,
+    /* A list of templates, or one template; one that renders to a JSON
+     * array (of strings, or of two or more numbers) gives its elements. */
+    ASSAY__LIST_ITEMS,
+    /* The same, and one text that is no array is split at commas, trimmed
+     * (promptfoo's convention for contains-any and friends). */
+    ASSAY__LIST_COMMAS
+} assay__check_list_kind;
+
 typedef struct assay__check_family {
     const char *name;
     /* True: the value is a string compiled as a template and rendered per
      * case. False: compile() gets the value node to read as it likes. */
     bool value_is_template;
+    assay__check_value_use value_use;
+    assay__check_list_kind list; /* only with value_is_template */
+    /* With value_is_template: a number or boolean value is taken as its
+     * text (`numeric: 42`) instead of being refused. */
+    bool value_scalar;
+    /*
+     * A scored family grades with a score in [0, 1] and check.c passes it
+     * when score >= threshold (the check's `threshold`, else this
+     * default); run() then sets only the score. Other families pass or fail
+     * on their own and refuse a `threshold`.
+     */
+    bool scored;
+    double default_threshold;
     /* Long-form keys besides `type` and `value`; NULL-terminated or NULL. */
     const char *const *options;
     /*
@@ -83,6 +136,46 @@ typedef struct assay__check_family {
                         assay__check_finding *out, assay_error *err);
     void (*free)(void *state); /* accepts NULL */
 } assay__check_family;
+
+/*
+ * A list of templates compiled from a suite, rendered per case: a check's
+ * list value, or a family's own list option (choice's `choices`). Written
+ * as a YAML list of strings (numbers taken as their text) or as one
+ * string; see assay__check_list_kind for how one string becomes items.
+ */
+typedef struct assay__check_list assay__check_list;
+
+/* The rendered items of one case, in scratch space the caller owns. */
+typedef struct assay__check_items {
+    assay__buf text;       /* the items, each followed by a NUL */
+    size_t *offsets;       /* where each item starts in text */
+    assay__text_ref *refs; /* into text, valid until the next render */
+    size_t n;
+    size_t cap;
+} assay__check_items;
+
+/* At most this many items in a list, written or rendered. */
+#define ASSAY__CHECK_MAX_ITEMS 4096
+
+/* `what` names the list in errors ("check 'contains-any'"). */
+assay_status assay__check_list_compile(const assay__doc *doc, const cJSON *node,
+                                       assay__check_list_kind kind,
+                                       const char *what,
+                                       assay__check_list **out,
+                                       assay_error *err);
+void assay__check_list_free(assay__check_list *l);
+void assay__check_items_init(assay__check_items *it);
+void assay__check_items_release(assay__check_items *it);
+/*
+ * The items for the case `vars`: the list's own when it has no variable
+ * (rendered once, at compile), else rendered into `scratch`. *refs stays
+ * valid until the list is freed or scratch is rendered into again.
+ */
+assay_status assay__check_list_render(const assay__check_list *l,
+                                      const cJSON *vars, const char *case_id,
+                                      assay__check_items *scratch,
+                                      const assay__text_ref **refs, size_t *n,
+                                      assay_error *err);
 
 /* checks/text.c */
 extern const assay__check_family assay__checks_equals;
@@ -128,5 +221,153 @@ assay_status assay__matcher_find(assay__matcher *m, const char *pattern,
                                  size_t pattern_len, const char *subject,
                                  size_t subject_len, bool *matched,
                                  size_t *start, size_t *end, assay_error *err);
+
+/* checks/text.c: text helpers the families share */
+
+/*
+ * The code point at `s` (`n` bytes available) and its length in *len;
+ * U+FFFD with *len 1 for a byte that starts no well-formed character.
+ */
+uint32_t assay__checks_utf8_decode(const char *s, size_t n, size_t *len);
+/*
+ * Appends `v` with at most `digits` decimals, trailing zeros dropped
+ * (0.5, 12, 0.667), the same in every locale. For reasons, not for data.
+ */
+assay_status assay__checks_put_number(assay__buf *out, double v, int digits);
+/* Whitespace as Python's str.isspace() and str.split() know it. */
+bool assay__checks_is_space(uint32_t c);
+/*
+ * Finds `needle` in `hay` in linear time (ASCII letters folded when asked).
+ * Sets *at to the offset of the first match, or to (size_t)-1.
+ */
+assay_status assay__checks_find(const char *hay, size_t n, const char *needle,
+                                size_t m, bool ascii_fold, size_t *at);
+/*
+ * Finds `needle` in `hay` ignoring case, as icontains does: an ASCII fold
+ * when both are ASCII (or the needle is not UTF-8), else PCRE2's caseless
+ * matching through `m` (a PCRE2_LITERAL | PCRE2_CASELESS matcher). Sets
+ * [*at, *end) to the match, *at to (size_t)-1 when there is none.
+ */
+assay_status assay__checks_ifind(assay__matcher *m, const char *hay, size_t n,
+                                 const char *needle, size_t len, size_t *at,
+                                 size_t *end, assay_error *err);
+
+/* checks/unicode.c */
+
+/* The lowercase of `c` by Python's str.lower() (single characters only). */
+uint32_t assay__checks_lower(uint32_t c);
+/* Writes `c` as UTF-8 into out (4 bytes of room); returns the length. */
+size_t assay__checks_utf8_encode(uint32_t c, char *out);
+/*
+ * Lowercases the character at s[at] as Python's str.lower() would in its
+ * context (İ becomes two characters, a final Σ becomes ς): writes it into
+ * out (8 bytes of room), returns the bytes written and sets *len to the
+ * bytes read. A malformed byte is copied as it is.
+ */
+size_t assay__checks_lower_utf8(const char *s, size_t n, size_t at, size_t *len,
+                                char *out);
+
+/* checks/textsets.c */
+extern const assay__check_family assay__checks_contains_all;
+extern const assay__check_family assay__checks_contains_any;
+extern const assay__check_family assay__checks_icontains_all;
+extern const assay__check_family assay__checks_icontains_any;
+extern const assay__check_family assay__checks_word_count;
+extern const assay__check_family assay__checks_length;
+extern const assay__check_family assay__checks_is_refusal;
+
+/* checks/markup.c */
+extern const assay__check_family assay__checks_is_xml;
+extern const assay__check_family assay__checks_contains_xml;
+extern const assay__check_family assay__checks_is_html;
+extern const assay__check_family assay__checks_contains_html;
+
+/* checks/squad.c */
+extern const assay__check_family assay__checks_exact_match;
+extern const assay__check_family assay__checks_f1;
+/* SQuAD's normalize_answer() of `s`, appended to out. */
+assay_status assay__squad_normalize(const char *s, size_t n, assay__buf *out,
+                                    assay_error *err);
+
+/* checks/numeric.c */
+extern const assay__check_family assay__checks_numeric;
+/* The number `numeric` reads from a text; false when there is none. */
+bool assay__numeric_final(const char *s, size_t n, double *value,
+                          bool *percent);
+
+/* checks/choice.c */
+extern const assay__check_family assay__checks_choice;
+
+/* checks/similarity.c */
+extern const assay__check_family assay__checks_levenshtein;
+extern const assay__check_family assay__checks_bleu;
+extern const assay__check_family assay__checks_rouge_1;
+extern const assay__check_family assay__checks_rouge_2;
+extern const assay__check_family assay__checks_rouge_l;
+
+/*
+ * BLEU's sufficient statistics, as sacreBLEU keeps them: clipped n-gram
+ * matches and hypothesis n-grams for n = 1..4, and the lengths. Summed
+ * over answers they give corpus BLEU.
+ */
+typedef struct assay__bleu_stats {
+    double correct[4];
+    double total[4];
+    double sys_len;
+    double ref_len;
+} assay__bleu_stats;
+
+/* sacreBLEU's 13a tokenisation of one text: tokens joined by spaces. */
+assay_status assay__bleu_tokenize(const char *s, size_t n, assay__buf *out);
+assay_status assay__bleu_sentence_stats(const char *hyp, size_t n,
+                                        const assay__text_ref *refs,
+                                        size_t n_refs, assay__bleu_stats *out);
+void assay__bleu_add(assay__bleu_stats *sum, const assay__bleu_stats *s);
+/*
+ * BLEU in 0..100 with exponential smoothing; effective_order as sacreBLEU's
+ * sentence_bleu (true) or corpus_bleu (false). *bp (may be NULL) gets the
+ * brevity penalty.
+ */
+double assay__bleu_score(const assay__bleu_stats *s, bool effective_order,
+                         double *bp);
+
+typedef struct assay__rouge_score {
+    double precision;
+    double recall;
+    double fmeasure;
+} assay__rouge_score;
+
+/* rouge-score's default tokens of one text, joined by spaces. */
+assay_status assay__rouge_tokenize(const char *s, size_t n, assay__buf *out);
+/*
+ * ROUGE-`kind` (1 or 2 for n-grams, 'L' for the longest common
+ * subsequence) of `hyp` against the best of `refs` by F-measure.
+ */
+assay_status assay__rouge(const char *hyp, size_t n,
+                          const assay__text_ref *refs, size_t n_refs, int kind,
+                          assay__rouge_score *best, size_t *best_at);
+/*
+ * The edit distance of two code point strings if <= max, else max + 1;
+ * SIZE_MAX when out of memory.
+ */
+size_t assay__levenshtein(const uint32_t *a, size_t n, const uint32_t *b,
+                          size_t m, size_t max);
+
+/* checks/operational.c */
+extern const assay__check_family assay__checks_latency;
+extern const assay__check_family assay__checks_ttft;
+extern const assay__check_family assay__checks_cost;
+extern const assay__check_family assay__checks_prompt_tokens;
+extern const assay__check_family assay__checks_completion_tokens;
+extern const assay__check_family assay__checks_total_tokens;
+extern const assay__check_family assay__checks_finish_reason;
+/* The built-in price of a model, US dollars per million tokens. */
+bool assay__price_of(const char *model, double *input, double *output);
+
+/* checks/json.c */
+extern const assay__check_family assay__checks_is_json;
+extern const assay__check_family assay__checks_contains_json;
+extern const assay__check_family assay__checks_json_path;
+extern const assay__check_family assay__checks_json_schema;
 
 #endif /* ASSAY_CHECKS_H */

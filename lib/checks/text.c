@@ -18,6 +18,8 @@
  */
 #include "checks/checks.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +52,68 @@ size_t assay__checks_utf8_char(const char *s, size_t n)
     return need;
 }
 
+uint32_t assay__checks_utf8_decode(const char *s, size_t n, size_t *len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t k = assay__checks_utf8_char(s, n);
+    *len = k ? k : 1;
+    switch (k) {
+    case 1:
+        return p[0];
+    case 2:
+        return (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+    case 3:
+        return (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 |
+               (p[2] & 0x3F);
+    case 4:
+        return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
+               (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
+    default:
+        return 0xFFFD;
+    }
+}
+
+/* The code points Python's str.isspace() accepts (Unicode 15). */
+bool assay__checks_is_space(uint32_t c)
+{
+    if (c < 0x80)
+        return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
+    return c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+assay_status assay__checks_put_number(assay__buf *out, double v, int digits)
+{
+    if (isnan(v) || isinf(v))
+        return assay__buf_puts(out, isnan(v) ? "NaN" : v < 0 ? "-inf" : "inf");
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%.*f", digits, v);
+    /* whatever the locale put for the decimal point becomes '.' */
+    char clean[400];
+    size_t n = 0;
+    bool point = false;
+    for (const char *c = tmp; *c; c++) {
+        if ((*c >= '0' && *c <= '9') || *c == '-')
+            clean[n++] = *c;
+        else if (!point) {
+            clean[n++] = '.';
+            point = true;
+        }
+    }
+    if (point) { /* 0.500 -> 0.5, 2.000 -> 2 */
+        while (clean[n - 1] == '0')
+            n--;
+        if (clean[n - 1] == '.')
+            n--;
+    }
+    if (n == 2 && clean[0] == '-' && clean[1] == '0') { /* no "-0" */
+        clean[0] = '0';
+        n = 1;
+    }
+    return assay__buf_append(out, clean, n);
+}
+
 static bool is_ascii(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -71,12 +135,8 @@ static unsigned char fold(unsigned char c, bool ascii_fold)
     return ascii_fold && c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-/*
- * Finds `needle` in `hay` (ASCII letters folded when asked). Sets *at to
- * the offset of the first match, or to (size_t)-1.
- */
-static assay_status find(const char *hay, size_t n, const char *needle,
-                         size_t m, bool ascii_fold, size_t *at)
+assay_status assay__checks_find(const char *hay, size_t n, const char *needle,
+                                size_t m, bool ascii_fold, size_t *at)
 {
     const unsigned char *h = (const unsigned char *)hay;
     const unsigned char *p = (const unsigned char *)needle;
@@ -202,8 +262,8 @@ static assay_status contains_run(void *state, const assay__check_input *in,
 {
     (void)state;
     size_t at;
-    assay_status st =
-        find(in->output, in->output_len, in->value, in->value_len, false, &at);
+    assay_status st = assay__checks_find(in->output, in->output_len, in->value,
+                                         in->value_len, false, &at);
     if (st == ASSAY_OK)
         st = describe(out, "contain ", NULL, in);
     if (st == ASSAY_OK && at != (size_t)-1)
@@ -238,29 +298,37 @@ static assay_status icontains_compile(const assay__check_spec *spec,
     return ASSAY_OK;
 }
 
+assay_status assay__checks_ifind(assay__matcher *m, const char *hay, size_t n,
+                                 const char *needle, size_t len, size_t *at,
+                                 size_t *end, assay_error *err)
+{
+    *at = (size_t)-1;
+    *end = 0;
+    if ((is_ascii(needle, len) && is_ascii(hay, n)) || !is_utf8(needle, len)) {
+        assay_status st = assay__checks_find(hay, n, needle, len, true, at);
+        if (st != ASSAY_OK)
+            return failed(st, err);
+        *end = *at + len;
+        return ASSAY_OK;
+    }
+    bool matched;
+    size_t start;
+    assay_status st =
+        assay__matcher_find(m, needle, len, hay, n, &matched, &start, end, err);
+    if (st == ASSAY_OK && matched)
+        *at = start;
+    return st;
+}
+
 static assay_status icontains_run(void *state, const assay__check_input *in,
                                   assay__check_finding *out, assay_error *err)
 {
-    size_t at = (size_t)-1, end = 0;
-    assay_status st;
-    if ((is_ascii(in->value, in->value_len) &&
-         is_ascii(in->output, in->output_len)) ||
-        !is_utf8(in->value, in->value_len)) {
-        st = find(in->output, in->output_len, in->value, in->value_len, true,
-                  &at);
-        if (st != ASSAY_OK)
-            return failed(st, err);
-        end = at + in->value_len;
-    } else {
-        bool matched;
-        size_t start;
-        st = assay__matcher_find(state, in->value, in->value_len, in->output,
-                                 in->output_len, &matched, &start, &end, err);
-        if (st != ASSAY_OK)
-            return st;
-        if (matched)
-            at = start;
-    }
+    size_t at, end;
+    assay_status st =
+        assay__checks_ifind(state, in->output, in->output_len, in->value,
+                            in->value_len, &at, &end, err);
+    if (st != ASSAY_OK)
+        return st;
     st = describe(out, "contain (case-insensitive) ", NULL, in);
     if (st == ASSAY_OK && at != (size_t)-1)
         st = put_match(out, in, at, end - at);

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,8 +84,8 @@ static void teardown(fixture *f)
 static assay_status run_len(fixture *f, const char *output, size_t len)
 {
     assay_error_clear(&f->err);
-    return assay__check_run(f->check, output, len, f->vars, "q1", &f->verdict,
-                            &f->err);
+    return assay__check_run(f->check, output, len, f->vars, "q1", NULL,
+                            &f->verdict, &f->err);
 }
 
 /* Runs on `output` and compares pass, score and reason. */
@@ -489,10 +490,19 @@ static void test_unknown_type(void **state)
                          ASSAY_ERR_CHECK,
                          "suite.yaml:2:11: unknown check 'Equals' (did you "
                          "mean 'equals'?)");
-    expect_compile_error("checks:\n  - similar: a\n", ASSAY_ERR_CHECK,
-                         "suite.yaml:2:5: unknown check 'similar' (the checks "
-                         "are equals, contains, icontains, starts-with, "
-                         "ends-with, regex, each also with a 'not-' prefix)");
+    /* the list grows with the registry: its start and end are fixed */
+    assay__doc *doc;
+    assay__check *c;
+    assay_error err;
+    assert_int_equal(compile("checks:\n  - similar: a\n", &doc, &c, &err),
+                     ASSAY_ERR_CHECK);
+    const char *start = "suite.yaml:2:5: unknown check 'similar' (the checks "
+                        "are equals, contains, icontains, starts-with, "
+                        "ends-with, regex, contains-all, ";
+    const char *end = ", each also with a 'not-' prefix)";
+    assert_int_equal(strncmp(err.message, start, strlen(start)), 0);
+    assert_string_equal(err.message + strlen(err.message) - strlen(end), end);
+    assay__doc_free(doc);
 }
 
 static void test_unknown_key(void **state)
@@ -511,14 +521,23 @@ static void test_unknown_key(void **state)
                          "    flags: i\n",
                          ASSAY_ERR_CHECK,
                          "suite.yaml:4:5: unknown key 'flags' in a 'contains' "
-                         "check (it takes 'type', 'value')");
+                         "check (it takes 'type', 'value', 'weight', "
+                         "'metric')");
     expect_compile_error("checks:\n"
                          "  - type: regex\n"
                          "    value: a\n"
-                         "    weight: 2\n",
+                         "    wieght: 2\n",
                          ASSAY_ERR_CHECK,
-                         "suite.yaml:4:5: unknown key 'weight' in a 'regex' "
-                         "check (it takes 'type', 'value', 'flags')");
+                         "suite.yaml:4:5: unknown key 'wieght' in a 'regex' "
+                         "check (did you mean 'weight'?)");
+    expect_compile_error("checks:\n"
+                         "  - type: regex\n"
+                         "    value: a\n"
+                         "    colour: 2\n",
+                         ASSAY_ERR_CHECK,
+                         "suite.yaml:4:5: unknown key 'colour' in a 'regex' "
+                         "check (it takes 'type', 'value', 'weight', "
+                         "'metric', 'flags')");
 }
 
 static void test_bad_shapes(void **state)
@@ -544,9 +563,12 @@ static void test_bad_shapes(void **state)
                          "in {contains: \"Paris\"}, or a 'type' key; found 2 "
                          "keys");
     expect_compile_error("checks:\n  - contains\n", ASSAY_ERR_CHECK,
+                         "suite.yaml:2:5: check 'contains' needs a value, as "
+                         "in {contains: \"Paris\"}");
+    expect_compile_error("checks:\n  - 42\n", ASSAY_ERR_CHECK,
                          "suite.yaml:2:5: a check is a mapping such as "
                          "{contains: \"Paris\"} or {type: regex, value: "
-                         "\"\\\\d+\"}; found a string");
+                         "\"\\\\d+\"}; found a number");
 }
 
 /* ------------------------------------------------------------ reasons */
@@ -611,9 +633,156 @@ static void test_null_output_and_free(void **state)
     assay__check_free(NULL);
 }
 
+/* ------------------------------------------------------------ shared keys */
+
+static void test_common_keys(void **state)
+{
+    (void)state;
+    fixture f;
+    setup(&f,
+          "checks:\n  - {type: contains, value: a, weight: 2.5, "
+          "metric: accuracy}\n",
+          NULL);
+    assert_true(assay__check_weight(f.check) == 2.5);
+    assert_string_equal(assay__check_metric(f.check), "accuracy");
+    assert_true(isnan(assay__check_threshold(f.check)));
+    teardown(&f);
+
+    /* defaults: weight 1, the metric is the type as written */
+    setup(&f, "checks:\n  - not-contains: a\n", NULL);
+    assert_true(assay__check_weight(f.check) == 1.0);
+    assert_string_equal(assay__check_metric(f.check), "not-contains");
+    teardown(&f);
+
+    /* scored checks: their default threshold, or the suite's */
+    setup(&f, "checks:\n  - rouge-1: a b\n", NULL);
+    assert_true(assay__check_threshold(f.check) == 0.75);
+    teardown(&f);
+    setup(&f,
+          "checks:\n  - {type: rouge-1, value: a b c d, threshold: "
+          "0.5}\n",
+          NULL);
+    assert_true(assay__check_threshold(f.check) == 0.5);
+    assert_int_equal(run_len(&f, "a b", 3), ASSAY_OK);
+    assert_true(f.verdict.pass); /* F 0.667 >= 0.5 */
+    assert_true(fabs(f.verdict.score - 2.0 / 3) < 1e-12);
+    teardown(&f);
+    setup(&f,
+          "checks:\n  - {type: not-rouge-1, value: a b c d, threshold: "
+          "0.5}\n",
+          NULL);
+    assert_int_equal(run_len(&f, "a b", 3), ASSAY_OK);
+    assert_false(f.verdict.pass);
+    assert_true(fabs(f.verdict.score - 1.0 / 3) < 1e-12); /* 1 - score */
+    teardown(&f);
+
+    expect_compile_error("checks:\n  - {type: contains, value: a, weight: "
+                         "-1}\n",
+                         ASSAY_ERR_CHECK,
+                         "suite.yaml:2:40: 'weight' must be a number >= 0 (0 "
+                         "makes the check informational)");
+    expect_compile_error("checks:\n  - {type: contains, value: a, metric: "
+                         "''}\n",
+                         ASSAY_ERR_CHECK,
+                         "suite.yaml:2:40: 'metric' must be a name of 1 to "
+                         "127 bytes");
+    expect_compile_error("checks:\n  - {type: bleu, value: a, threshold: "
+                         "5}\n",
+                         ASSAY_ERR_CHECK,
+                         "suite.yaml:2:39: 'threshold' must be a score "
+                         "between 0 and 1");
+    expect_compile_error("checks:\n  - {type: equals, value: a, threshold: "
+                         "0.5}\n",
+                         ASSAY_ERR_CHECK,
+                         "suite.yaml:2:30: 'equals' passes or fails by its "
+                         "value and options and takes no 'threshold' (the "
+                         "scored checks are f1, bleu, rouge-1, rouge-2, "
+                         "rouge-l)");
+}
+
+static void test_bare_names(void **state)
+{
+    (void)state;
+    /* a check without a value: its name, `name:` or {name: true} */
+    check_one("checks:\n  - is-xml\n", NULL, "<a/>", true, NULL);
+    check_one("checks:\n  - not-is-xml:\n", NULL, "<a>", true, NULL);
+    check_one("checks:\n  - {is-xml: true}\n", NULL, "<a/>", true, NULL);
+    check_one("checks:\n  - {type: is-xml, weight: 0}\n", NULL, "<a/>", true,
+              NULL);
+    expect_compile_error("checks:\n  - {type: is-xml, value: x}\n",
+                         ASSAY_ERR_CHECK,
+                         "suite.yaml:2:27: check 'is-xml' takes no value; "
+                         "write it as `- is-xml`");
+    expect_compile_error("checks:\n  - {is-xml: false}\n", ASSAY_ERR_CHECK,
+                         "suite.yaml:2:6: check 'is-xml' takes no value; "
+                         "write it as `- is-xml`");
+}
+
+/* A suite's checks and their outcomes, for assay__verdict_combine. */
+static void combine(const char *yaml, const bool *pass, const double *score,
+                    size_t n, double threshold, bool want_pass,
+                    double want_score)
+{
+    assay__doc *doc;
+    assay_error err;
+    assert_int_equal(
+        assay__doc_parse("suite.yaml", yaml, strlen(yaml), &doc, &err),
+        ASSAY_OK);
+    const cJSON *list =
+        cJSON_GetObjectItemCaseSensitive(assay__doc_root(doc), "checks");
+    assay__check *checks[8];
+    assay__check_outcome outcomes[8];
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(assay__check_compile(doc,
+                                              cJSON_GetArrayItem(list, (int)i),
+                                              &checks[i], &err),
+                         ASSAY_OK);
+        outcomes[i] = (assay__check_outcome){
+            .type = "t",
+            .weight = assay__check_weight(checks[i]),
+            .pass = pass[i],
+            .score = score[i],
+            .reason = ""};
+    }
+    double got;
+    bool verdict = assay__verdict_combine(outcomes, n, threshold, &got);
+    if (verdict != want_pass || fabs(got - want_score) > 1e-12)
+        fail_msg("verdict %d score %.6f, want %d %.6f", verdict, got, want_pass,
+                 want_score);
+    for (size_t i = 0; i < n; i++)
+        assay__check_free(checks[i]);
+    assay__doc_free(doc);
+}
+
+static void test_verdict_combine(void **state)
+{
+    (void)state;
+    const char *suite = "checks:\n"
+                        "  - contains: a\n"
+                        "  - {type: rouge-l, value: b, weight: 3}\n"
+                        "  - {type: is-refusal, weight: 0}\n";
+    bool all[3] = {true, true, false};
+    double scores[3] = {1.0, 0.8, 0.0};
+    /* every counted check passes; the weight-0 one never counts */
+    combine(suite, all, scores, 3, NAN, true, (1.0 + 3 * 0.8) / 4);
+    bool one_fails[3] = {false, true, true};
+    double s2[3] = {0.0, 0.9, 1.0};
+    combine(suite, one_fails, s2, 3, NAN, false, 2.7 / 4);
+    /* with a case threshold the weighted score decides */
+    combine(suite, one_fails, s2, 3, 0.6, true, 2.7 / 4);
+    combine(suite, one_fails, s2, 3, 0.7, false, 2.7 / 4);
+    /* no check, or none that counts: nothing was asked, the case passes */
+    combine(suite, NULL, NULL, 0, NAN, true, 1.0);
+    combine("checks:\n  - {type: contains, value: a, weight: 0}\n",
+            (bool[]){false}, (double[]){0.0}, 1, NAN, true, 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_common_keys),
+        cmocka_unit_test(test_bare_names),
+        cmocka_unit_test(test_verdict_combine),
         cmocka_unit_test(test_equals),
         cmocka_unit_test(test_equals_embedded_nul),
         cmocka_unit_test(test_contains),
