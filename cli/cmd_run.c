@@ -23,6 +23,7 @@ typedef struct run_options {
     int max_attempts;
     long deadline_s;
     long max_response_mb;
+    const char *baseline;
     const char *cache_path;
     assay_cache_mode cache_mode;
     bool quiet;
@@ -59,6 +60,8 @@ static void run_usage(FILE *out)
             "(default 5)\n"
             "      --deadline SEC   stop sending after SEC seconds; what "
             "is done is kept\n"
+            "      --baseline RUN.jsonl  compare with an earlier run; a "
+            "regression fails\n"
             "      --max-response-mb N  the largest reply accepted "
             "(default 8)\n"
             "      --cache PATH     the response cache (default "
@@ -196,6 +199,7 @@ static int parse_options(int argc, char **argv, run_options *o)
         {"max-attempts", required_argument, NULL, 'A'},
         {"deadline", required_argument, NULL, 'D'},
         {"max-response-mb", required_argument, NULL, 'R'},
+        {"baseline", required_argument, NULL, 'b'},
         {"cache", required_argument, NULL, 'C'},
         {"cache-mode", required_argument, NULL, 'M'},
         {"no-cache", no_argument, NULL, 'N'},
@@ -252,6 +256,9 @@ static int parse_options(int argc, char **argv, run_options *o)
                 return EXIT_USAGE;
             }
             o->deadline_s = v;
+            break;
+        case 'b':
+            o->baseline = optarg;
             break;
         case 'R':
             if (!parse_long(optarg, 1, 4096, &v)) {
@@ -420,6 +427,30 @@ static int execute(const run_options *o, assay_suite *suite,
     return EXIT_GATES_HOLD;
 }
 
+/* The paired comparison with a baseline run; its exit code. */
+static int compare_with_baseline(const char *baseline, const char *record,
+                                 FILE *out)
+{
+    assay_compare *cmp;
+    assay_error err;
+    assay_status st = assay_compare_load(baseline, record, &cmp, &err);
+    if (st != ASSAY_OK) {
+        cli_error("%s", err.message);
+        return cli_exit_for_input(st);
+    }
+    if (out) {
+        fprintf(out, "\ncompared with %s:\n\n", baseline);
+        st = assay_compare_write(cmp, ASSAY_FORMAT_TEXT, out, &err);
+    }
+    int code = assay_compare_passed(cmp) ? EXIT_GATES_HOLD : EXIT_GATE_FAILED;
+    assay_compare_free(cmp);
+    if (st != ASSAY_OK) {
+        cli_error("%s", err.message);
+        return EXIT_INCOMPLETE;
+    }
+    return code;
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_options o;
@@ -453,6 +484,12 @@ int cmd_run(int argc, char **argv)
 
     /* The summary comes from the record, as every report does. */
     code = cli_print_record(record_path, o.quiet ? NULL : stdout);
+    if (o.baseline && code <= EXIT_GATE_FAILED) {
+        int regression = compare_with_baseline(o.baseline, record_path,
+                                               o.quiet ? NULL : stdout);
+        if (regression > code)
+            code = regression;
+    }
     if (!o.quiet)
         printf("\nrun record: %s\n", record_path);
     else

@@ -99,8 +99,9 @@ int cli_print_record(const char *record_path, FILE *out)
     }
     if (out)
         st = assay_summary_write(summary, ASSAY_FORMAT_TEXT, out, &err);
-    int code = assay_summary_passed(summary) ? EXIT_GATES_HOLD
-                                             : EXIT_GATE_FAILED;
+    int code = !assay_summary_completed(summary) ? EXIT_INCOMPLETE
+               : assay_summary_passed(summary)    ? EXIT_GATES_HOLD
+                                                  : EXIT_GATE_FAILED;
     assay_summary_free(summary);
     if (st != ASSAY_OK) {
         cli_error("%s", err.message);

@@ -193,13 +193,12 @@ assay_status assay__check_run(const assay__check *c, const char *output,
                               const assay__check_context *ctx,
                               assay__verdict *out, assay_error *err);
 /*
- * A case's verdict from its checks' outcomes (checks[i] gave outcomes[i]).
+ * A case's verdict from its checks' outcomes, each carrying its weight.
  * *score is the weighted mean of the scores (1 when no check counts).
  * With case_threshold NaN the case passes when every counted check passes;
  * otherwise when *score >= case_threshold. Checks of weight 0 never count.
  */
-bool assay__verdict_combine(const assay__check *const *checks,
-                            const struct assay__check_outcome *outcomes,
+bool assay__verdict_combine(const struct assay__check_outcome *outcomes,
                             size_t n, double case_threshold, double *score);
 
 /* ------------------------------------------------------------ schema.c */
@@ -699,6 +698,7 @@ struct assay_suite {
     assay__check **checks; /* `defaults.checks`, then `checks` */
     size_t n_checks;
     int repeat;
+    double case_threshold; /* NaN: a case passes when all checks pass */
     assay__gates gates;
     char config_hash[65]; /* SHA-256 of the suite as loaded, in hex */
 };
@@ -1010,6 +1010,8 @@ typedef struct assay__journal assay__journal;
 
 typedef struct assay__check_outcome {
     const char *type;
+    const char *metric; /* aggregated under; NULL: the type */
+    double weight;      /* in the case's score; 0: reported only */
     bool pass;
     double score;
     const char *reason;

@@ -242,6 +242,10 @@ static assay_status put_checks(assay__buf *b, const assay__result *r)
         st = assay__buf_puts(b, i ? ",{\"type\":" : "{\"type\":");
         if (st == ASSAY_OK)
             st = assay__text_put_json_string(b, c->type, strlen(c->type));
+        if (st == ASSAY_OK && c->metric && strcmp(c->metric, c->type))
+            st = put_str(b, "metric", c->metric);
+        if (st == ASSAY_OK && c->weight != 1)
+            st = put_num(b, "weight", c->weight);
         if (st == ASSAY_OK)
             st = put_bool(b, "pass", c->pass);
         if (st == ASSAY_OK)

@@ -326,16 +326,28 @@ static assay_status resolve_targets(assay_run *run, assay_error *err)
     return ASSAY_OK;
 }
 
+/* One group per (target, prompt), as reports read them back. */
 static assay_status make_summary(assay_run *run, assay_error *err)
 {
     const assay_suite *s = run->suite;
     const char **names = calloc(s->n_targets, sizeof *names);
-    if (!names)
+    const char **prompts = calloc(s->n_prompts ? s->n_prompts : 1,
+                                  sizeof *prompts);
+    if (!names || !prompts) {
+        free(names);
+        free(prompts);
         return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    }
     for (size_t i = 0; i < s->n_targets; i++)
         names[i] = s->targets[i].name;
-    run->summary = assay__summary_new(s->name, names, s->n_targets, &s->gates);
+    for (size_t i = 0; i < s->n_prompts; i++)
+        prompts[i] = s->prompts[i].name;
+    run->summary = assay__summary_new_groups(s->name, names, s->n_targets,
+                                             prompts, s->n_prompts, &s->gates);
     free(names);
+    free(prompts);
+    if (run->summary)
+        assay__summary_set_repeat(run->summary, s->repeat);
     return run->summary ? ASSAY_OK
                         : assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
                                        "out of memory");
@@ -500,6 +512,8 @@ static assay_status score(assay_run *run, const run_job *job,
                                 "out of memory");
         run->outcomes[i] = (assay__check_outcome){
             .type = assay__check_type(check),
+            .metric = assay__check_metric(check),
+            .weight = assay__check_weight(check),
             .pass = run->verdict.pass,
             .score = run->verdict.score,
             .reason = run->reasons[i],
@@ -509,16 +523,13 @@ static assay_status score(assay_run *run, const run_job *job,
     return ASSAY_OK;
 }
 
-static void set_verdict(assay__result *r)
+/* Every counted check passes, or (when the suite sets case_threshold)
+   the weighted score reaches it. */
+static void set_verdict(const assay_run *run, assay__result *r)
 {
     r->has_verdict = true;
-    r->pass = true;
-    double sum = 0;
-    for (size_t i = 0; i < r->n_checks; i++) {
-        r->pass = r->pass && r->checks[i].pass;
-        sum += r->checks[i].score;
-    }
-    r->score = r->n_checks ? sum / (double)r->n_checks : 1.0;
+    r->pass = assay__verdict_combine(r->checks, r->n_checks,
+                                     run->suite->case_threshold, &r->score);
 }
 
 static assay__outcome outcome_of(const assay__result *r)
@@ -530,11 +541,11 @@ static assay__outcome outcome_of(const assay__result *r)
 
 static void count(assay_run *run, const run_job *job, const assay__result *r)
 {
-    const assay__response *resp = r->response;
     assay__outcome outcome = outcome_of(r);
-    assay__summary_add(run->summary, job->target, outcome, r->latency_ms,
-                       resp ? resp->prompt_tokens : -1,
-                       resp ? resp->completion_tokens : -1);
+    long group = assay__summary_group_of(run->summary, r->target, r->prompt);
+    if (group >= 0 &&
+        assay__summary_add_result(run->summary, (size_t)group, r) != ASSAY_OK)
+        stop_run(run, ASSAY_ERR_NOMEM, NULL);
     run->progress.done++;
     run->progress.passed += outcome == ASSAY__OUTCOME_PASS;
     run->progress.failed += outcome == ASSAY__OUTCOME_FAIL;
@@ -755,7 +766,7 @@ static void complete_job(assay_run *run, run_job *job,
             r.error_kind = "check";
             r.error_message = err.message;
         } else {
-            set_verdict(&r);
+            set_verdict(run, &r);
         }
     }
     record(run, job, &r);

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@
 
 static const char *const top_level_keys[] = {
     "name", "description", "targets", "prompt", "prompts", "dataset",
-    "cases", "checks", "defaults", "fewshot", "repeat", "gates", NULL,
+    "cases", "checks", "defaults", "fewshot", "repeat", "case_threshold",
+    "gates", NULL,
 };
 /* And the connection keys of target.c. */
 static const char *const target_keys[] = {
@@ -1097,6 +1099,23 @@ static assay_status load_repeat(assay_suite *s, const cJSON *root,
     return ASSAY_OK;
 }
 
+/* `case_threshold: 0.8`: a case passes when its checks' weighted score
+   reaches it, instead of when every check passes. */
+static assay_status load_case_threshold(assay_suite *s, const cJSON *root,
+                                        assay_error *err)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "case_threshold");
+    s->case_threshold = NAN;
+    if (!t)
+        return ASSAY_OK;
+    if (!cJSON_IsNumber(t) || t->valuedouble < 0 || t->valuedouble > 1)
+        return assay__doc_error(s->doc, t, false, err, ASSAY_ERR_SUITE,
+                                "'case_threshold' must be a number from 0 "
+                                "to 1");
+    s->case_threshold = t->valuedouble;
+    return ASSAY_OK;
+}
+
 static assay_status load_name(assay_suite *s, const cJSON *root,
                               assay_error *err)
 {
@@ -1173,6 +1192,8 @@ static assay_status load_root(loader *l)
         st = load_checks(l, root, defaults);
     if (st == ASSAY_OK)
         st = load_repeat(s, root, l->err);
+    if (st == ASSAY_OK)
+        st = load_case_threshold(s, root, l->err);
     if (st == ASSAY_OK)
         st = assay__gates_parse(s->doc,
                                 cJSON_GetObjectItemCaseSensitive(root, "gates"),

@@ -5,8 +5,10 @@
 
 BUILD_PACKAGES="gcc meson ninja-build pkg-config libcurl4-openssl-dev \
 libcjson-dev libyaml-dev libpcre2-dev libssl-dev libmicrohttpd-dev \
-libsqlite3-dev"
+libsqlite3-dev libexpat1-dev"
 TEST_PACKAGES="libcmocka-dev jq sqlite3 curl"
+# tests/fuzz/run.sh: clang and its libFuzzer runtime.
+FUZZ_PACKAGES="clang libclang-rt-14-dev"
 
 missing_packages() {
     local pkg

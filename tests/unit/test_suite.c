@@ -111,7 +111,8 @@ static void test_errors(void **state)
     expect_error(HEAD "checks:\n  - contains: x\nzzz: 2\n", ASSAY_ERR_SUITE,
                  "8:1: unknown key 'zzz' in the suite (expected one of: "
                  "name, description, targets, prompt, prompts, dataset, "
-                 "cases, checks, defaults, fewshot, repeat, gates)");
+                 "cases, checks, defaults, fewshot, repeat, case_threshold, "
+                 "gates)");
     /* Every unknown key is named, and wins over what it caused. */
     expect_error("targets:\n  - {model: m, temprature: 0}\nprompt: x\n"
                  "cases: []\nchekcs: []\ndefault: {}\n",

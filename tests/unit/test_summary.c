@@ -73,7 +73,11 @@ static void write_result(assay__journal *j, const char *id, const char *target,
     resp.prompt_tokens = 10;
     resp.completion_tokens = 2;
     resp.total_tokens = 12;
-    assay__check_outcome check = {"icontains", pass, pass ? 1 : 0, "why"};
+    assay__check_outcome check = {.type = "icontains",
+                                  .weight = 1,
+                                  .pass = pass,
+                                  .score = pass ? 1 : 0,
+                                  .reason = "why"};
     assay__result r = {
         .case_id = id,
         .target = target,
