@@ -69,6 +69,20 @@ static const assay__check_family *const registry[] = {
     &assay__checks_contains_json,
     &assay__checks_json_path,
     &assay__checks_json_schema,
+    &assay__checks_is_valid_openai_tools_call,
+    &assay__checks_tool_call,
+    &assay__checks_tool_call_f1,
+    &assay__checks_perplexity,
+    &assay__checks_perplexity_score,
+    &assay__checks_assert_set,
+    &assay__checks_llm_rubric,
+    &assay__checks_closedqa,
+    &assay__checks_factuality,
+    &assay__checks_g_eval,
+    &assay__checks_answer_relevance,
+    &assay__checks_context_faithfulness,
+    &assay__checks_context_recall,
+    &assay__checks_context_relevance,
 };
 /* clang-format on */
 
@@ -249,7 +263,7 @@ static assay_status unknown_key(const assay__doc *doc, const cJSON *member,
     char keys[256];
     snprintf(keys, sizeof keys, "'type'%s, 'weight', 'metric'%s",
              f->value_use == ASSAY__VALUE_NONE ? "" : ", 'value'",
-             f->scored ? ", 'threshold'" : "");
+             f->scored || f->threshold_optional ? ", 'threshold'" : "");
     size_t used = strlen(keys);
     for (const char *const *o = f->options; o && *o && used < sizeof keys;
          o++) {
@@ -727,7 +741,7 @@ static assay_status read_common(assay__check *c, const assay__doc *doc,
             return oom(err);
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(options, "threshold");
-    if (t && !c->family->scored) {
+    if (t && !c->family->scored && !c->family->threshold_optional) {
         char names[512];
         scored_names(names, sizeof names);
         return assay__doc_error(doc, t, true, err, ASSAY_ERR_CHECK,
@@ -983,6 +997,9 @@ assay_status assay__check_run(const assay__check *c, const char *output,
         .response = ctx ? ctx->response : NULL,
         .latency_ms = known_latency ? ctx->latency_ms : NAN,
         .ttft_ms = known_ttft ? ctx->ttft_ms : NAN,
+        .tools = ctx ? ctx->tools : NULL,
+        .grader_reply = ctx ? ctx->grader_reply : NULL,
+        .grader_reply_len = ctx ? ctx->grader_reply_len : 0,
     };
     assay__check_finding finding = {.want = &want, .found = &found};
 
@@ -997,7 +1014,8 @@ assay_status assay__check_run(const assay__check *c, const char *output,
     }
     if (st == ASSAY_OK) {
         double score = clamp_score(finding.score);
-        if (c->family->scored)
+        /* a threshold_optional family has one only when it was given */
+        if (c->family->scored || !isnan(c->threshold))
             finding.pass = score >= c->threshold;
         out->pass = finding.pass != c->negate;
         out->score = c->negate ? 1.0 - score : score;
@@ -1010,6 +1028,49 @@ assay_status assay__check_run(const assay__check *c, const char *output,
     assay__buf_release(&rendered);
     assay__buf_release(&want);
     assay__buf_release(&found);
+    return st;
+}
+
+bool assay__check_needs_grader(const assay__check *c)
+{
+    return c->family->ask != NULL;
+}
+
+assay_status assay__check_ask(const assay__check *c, const char *output,
+                              size_t len, const cJSON *vars,
+                              const char *case_id,
+                              const assay__check_context *ctx,
+                              assay__buf *system, assay__buf *user,
+                              assay_error *err)
+{
+    assay__buf rendered;
+    assay__buf_init(&rendered, VALUE_MAX);
+    assay__check_items items;
+    assay__check_items_init(&items);
+    assay__text_ref one;
+    assay__check_input in = {
+        .output = output ? output : "",
+        .output_len = output ? len : 0,
+        .value = c->constant ? c->constant : "",
+        .value_len = c->constant_len,
+        .threshold = c->threshold,
+        .vars = vars,
+        .case_id = case_id,
+        .response = ctx ? ctx->response : NULL,
+        .latency_ms = NAN,
+        .ttft_ms = NAN,
+    };
+    assay_status st =
+        render_value(c, vars, case_id, &rendered, &items, &one, &in, err);
+    if (st != ASSAY_OK)
+        at_check(c, NULL, st, err);
+    if (st == ASSAY_OK) {
+        st = c->family->ask(c->state, &in, system, user, err);
+        if (st != ASSAY_OK)
+            at_check(c, case_id ? case_id : "?", st, err);
+    }
+    assay__check_items_release(&items);
+    assay__buf_release(&rendered);
     return st;
 }
 

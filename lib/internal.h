@@ -8,6 +8,7 @@
 #include "assay.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -162,6 +163,10 @@ typedef struct assay__check_context {
     const struct assay__response *response; /* NULL when there is none */
     double latency_ms; /* < 0 or NaN when unknown */
     double ttft_ms;    /* < 0 or NaN when unknown (not streamed) */
+    const cJSON *tools; /* the target's params.tools, or NULL */
+    /* A model-graded check judges what its grader answered. */
+    const char *grader_reply;
+    size_t grader_reply_len;
 } assay__check_context;
 
 /*
@@ -192,6 +197,24 @@ assay_status assay__check_run(const assay__check *c, const char *output,
                               const char *case_id,
                               const assay__check_context *ctx,
                               assay__verdict *out, assay_error *err);
+/*
+ * True for a model-graded check: before it can judge an answer, a grader
+ * model must be asked (assay__check_ask) and its reply handed to
+ * assay__check_run in ctx->grader_reply.
+ */
+bool assay__check_needs_grader(const assay__check *c);
+/*
+ * The grader's messages for one answer: `system` (may stay empty) and
+ * `user`, rendered from the family's prompt (or the check's `prompt`
+ * option) with the answer, the value and the case's variables.
+ */
+assay_status assay__check_ask(const assay__check *c, const char *output,
+                              size_t len, const cJSON *vars,
+                              const char *case_id,
+                              const assay__check_context *ctx,
+                              assay__buf *system, assay__buf *user,
+                              assay_error *err);
+
 /*
  * A case's verdict from its checks' outcomes, each carrying its weight.
  * *score is the weighted mean of the scores (1 when no check counts).
@@ -505,6 +528,8 @@ typedef struct assay__select {
     size_t n_filters;
     assay_skip_fn skip; /* NULL: a bad record stops the dataset */
     void *skip_data;
+    uint32_t shard_index; /* with shard_count > 1, only the cases of */
+    uint32_t shard_count; /*   this shard (select.c says which) */
 } assay__select;
 
 void assay__select_init(assay__select *sel);
@@ -559,6 +584,11 @@ assay_status assay__selector_next(assay__selector *s, assay__pull_fn pull,
                                   assay_error *err);
 /* True when `c` passes every filter. */
 bool assay__select_matches(const assay__select *sel, const assay__case *c);
+/* True when the case with this id belongs to the selection's shard. */
+bool assay__select_in_shard(const assay__select *sel, const char *case_id);
+/* The filters, sample and limit as JSON (only those set), for run
+   headers; the shard is not in it. NULL when out of memory. */
+cJSON *assay__select_to_json(const assay__select *sel);
 
 /* ------------------------------------------------------------ gates.c */
 
@@ -697,6 +727,7 @@ struct assay_suite {
     cJSON *shots; /* the drawn `fewshot` examples (owned), or NULL */
     assay__check **checks; /* `defaults.checks`, then `checks` */
     size_t n_checks;
+    assay__target *grader; /* for model-graded checks; NULL: none */
     int repeat;
     double case_threshold; /* NaN: a case passes when all checks pass */
     assay__gates gates;
@@ -991,6 +1022,14 @@ void assay__engine_headers_free(struct curl_slist *headers);
 assay_status assay__engine_submit(assay__engine *e, assay__transfer *t,
                                   const assay__endpoint *endpoint);
 size_t assay__engine_in_flight(const assay__engine *e);
+/*
+ * Stops every transfer in flight at once, without calling the done
+ * callback: `abandon` gets each one instead (to free what its `user`
+ * holds), and the transfer goes back to the pool.
+ */
+void assay__engine_abort_all(assay__engine *e,
+                             void (*abandon)(assay__transfer *t, void *user),
+                             void *user);
 /* Milliseconds since `t` was submitted (for time to first token). */
 double assay__engine_elapsed_ms(const assay__transfer *t);
 /* A monotonic clock in milliseconds, the one the engine times with. */
@@ -1033,6 +1072,11 @@ typedef struct assay__result {
     double ttft_ms;    /* NaN unless streamed */
     int attempts;      /* 0 when the reply came from the cache */
     bool cached;
+    /* Requests to the grader for model-graded checks, and their usage
+       (counted apart from the target's; -1 when unknown). */
+    long grader_requests;
+    long grader_prompt_tokens;
+    long grader_completion_tokens;
     const char *error_kind; /* NULL when there is no error */
     long error_status;
     const char *error_message;
@@ -1040,6 +1084,14 @@ typedef struct assay__result {
 
 assay_status assay__journal_open(const char *path, assay__journal **out,
                                  assay_error *err);
+/* Opens a record to go on with (resume.c repaired it): no header. */
+assay_status assay__journal_open_append(const char *path,
+                                        assay__journal **out,
+                                        assay_error *err);
+/* Fields the header line will carry after its own (taken; NULL: none). */
+void assay__journal_header_extra(assay__journal *j, cJSON *fields);
+/* The summary line will say "interrupted": true. */
+void assay__journal_mark_interrupted(assay__journal *j);
 /* Closes the file; errors of the last flush are reported here. */
 assay_status assay__journal_close(assay__journal *j, assay_error *err);
 /* `base_urls` are the targets' endpoints as resolved for this run. */
@@ -1158,6 +1210,96 @@ typedef assay_status (*assay__compare_report_fn)(const assay_compare *c,
 assay_status assay__report_compare_text(const assay_compare *c, FILE *out,
                                         assay_error *err);
 
+/*
+ * What a whole report is made of (assay_report_write): the summary, the
+ * comparison and the record to stream per-result rows from. A format that
+ * needs a part that is NULL fails with ASSAY_ERR_INVALID saying so.
+ */
+typedef struct assay__report_input {
+    const assay_summary *summary; /* NULL: a comparison alone */
+    const assay_compare *compare; /* NULL: no comparison */
+    const char *record_path;      /* NULL: no per-result rows */
+    bool color;                   /* ANSI colours (text only) */
+} assay__report_input;
+
+/* One format of whole reports. Registered in report.c. */
+typedef assay_status (*assay__report_input_fn)(const assay__report_input *in,
+                                               FILE *out, assay_error *err);
+
+assay_status assay__report_text_input(const assay__report_input *in,
+                                      FILE *out, assay_error *err);
+assay_status assay__report_text_color(const assay_summary *s, FILE *out,
+                                      assay_error *err);
+assay_status assay__report_json(const assay__report_input *in, FILE *out,
+                                assay_error *err);
+assay_status assay__report_junit(const assay__report_input *in, FILE *out,
+                                 assay_error *err);
+assay_status assay__report_markdown(const assay__report_input *in, FILE *out,
+                                    assay_error *err);
+assay_status assay__report_html(const assay__report_input *in, FILE *out,
+                                assay_error *err);
+assay_status assay__report_csv(const assay__report_input *in, FILE *out,
+                               assay_error *err);
+
+/* report/common.c: what the formats share. */
+
+/* One result line of a record as the per-result formats read it; every
+   pointer is borrowed for the time of the callback. */
+typedef struct assay__report_row {
+    const cJSON *json;        /* the whole line */
+    long line;                /* its line in the record, from 1 */
+    const char *case_id;      /* "" when absent */
+    const char *target;
+    const char *prompt;       /* ASSAY__DEFAULT_PROMPT when absent */
+    int repeat;
+    assay__outcome outcome;
+    double score;             /* NaN for errors */
+    const char *output;       /* NULL when no answer came */
+    const cJSON *checks;      /* the "checks" array; NULL when absent */
+    double latency_ms;        /* NaN when unknown */
+    const char *error_kind;   /* NULL unless the request failed */
+    const char *error_message;
+    long error_status;        /* 0 when none */
+} assay__report_row;
+
+typedef assay_status (*assay__report_row_fn)(void *user,
+                                             const assay__report_row *row,
+                                             assay_error *err);
+
+/* Streams the result lines of a record to `fn`, in record order, with the
+   record reader's rules (blank lines skipped, a last line cut short by a
+   crash ignored). */
+assay_status assay__report_rows(const char *record_path,
+                                assay__report_row_fn fn, void *user,
+                                assay_error *err);
+/* The length of the valid UTF-8 sequence at p (n bytes left), or 0. */
+size_t assay__report_utf8_sequence(const char *p, size_t n);
+/* The longest prefix of s[0..len) of at most `max` bytes that does not
+   cut a UTF-8 sequence. */
+size_t assay__report_utf8_prefix(const char *s, size_t len, size_t max);
+/*
+ * Appends s[0..len) escaped for XML and HTML (text and attribute values
+ * alike): & < > " ' as references, and in attributes also tab and line
+ * breaks, which parsers would otherwise fold. Invalid UTF-8 and the
+ * characters XML 1.0 forbids become U+FFFD. At most `max` bytes of `s` are
+ * taken (whole characters), then "..." marks the cut.
+ */
+assay_status assay__report_put_xml(assay__buf *b, const char *s, size_t len,
+                                   size_t max, bool attribute);
+/* `v` with `decimals` digits after a '.', whatever the locale. */
+assay_status assay__report_put_fixed(assay__buf *b, double v, int decimals);
+/* Writes the buffer to `out` once it holds `at_least` bytes (0: always)
+   and empties it. */
+assay_status assay__report_spill(assay__buf *b, FILE *out, size_t at_least,
+                                 assay_error *err);
+/* Ends a report: on success writes and flushes what is left; turns a
+   failure `st` that `err` does not describe yet (writers start with a
+   cleared error) into a message; releases the buffer. */
+assay_status assay__report_finish(assay__buf *b, FILE *out, assay_status st,
+                                  const char *what, assay_error *err);
+/* The group of a row in the summary; -1 when it has none. */
+long assay__report_group(const assay_summary *s, const assay__report_row *row);
+
 /* ------------------------------------------------------------ record.c */
 
 /* What a run record's header says, borrowed for the time of a callback. */
@@ -1273,5 +1415,111 @@ assay_status assay__cache_put(assay__cache *c,
  * entries are dropped even when this fails.
  */
 assay_status assay__cache_flush(assay__cache *c, assay_error *err);
+
+/* ------------------------------------------------------------ narrow.c */
+
+/* What assay_suite_free does to one target or prompt (suite.c). */
+void assay__target_release(assay__target *t);
+void assay__prompt_release(assay__prompt *p);
+
+/* ------------------------------------------------------------ resume.c */
+
+/*
+ * The finished work of an interrupted run, read from its record: a compact
+ * set of (case, target, prompt, repeat) keys (interned case ids and a slot
+ * map, about 40 bytes a result).
+ */
+typedef struct assay__resume assay__resume;
+
+/*
+ * Reads the record at `path` to go on with it. The header must carry the
+ * suite's config_hash and the same `selection` and `shard` (JSON, NULL
+ * when none). With `repair`, a last line cut short is cut off the file,
+ * and a closing summary line too, so results can be appended. Each
+ * finished result is counted in `summary` and `progress` when they are
+ * given. A file with no complete line gives a set with fresh() true.
+ */
+assay_status assay__resume_load(const char *path, const assay_suite *suite,
+                                const cJSON *selection, const cJSON *shard,
+                                bool repair, assay_summary *summary,
+                                assay_progress *progress,
+                                assay__resume **out, assay_error *err);
+void assay__resume_free(assay__resume *r);
+/* True when the record holds this (case, target, prompt, repeat). */
+bool assay__resume_done(const assay__resume *r, const char *case_id,
+                        size_t target, size_t prompt, int repeat);
+/* True when the file held no complete line: write a header and start. */
+bool assay__resume_fresh(const assay__resume *r);
+/* US dollars for a result's usage at list prices; NaN when unknown. */
+double assay__list_cost(const char *model, long prompt_tokens,
+                        long completion_tokens);
+
+/* ------------------------------------------------------------ control.c */
+
+/*
+ * What steers a run from outside its loop: cancellation, the spending
+ * limit, resuming a record, the shard and the per-result hook. One lives
+ * in each run (run.c calls the hooks below); control.c keeps its fields.
+ */
+typedef struct assay__control {
+    const assay_suite *suite;
+    assay__select *select;    /* the run's: the shard goes there */
+    assay_progress *progress; /* the run's: tokens and cost are added */
+    volatile sig_atomic_t cancels; /* assay_run_cancel: signal handlers */
+    int cancels_seen;
+    char *resume_path;
+    assay__resume *resume;   /* while executing */
+    assay__journal *journal; /* the run's, borrowed while executing */
+    assay_result_fn result_fn;
+    void *result_data;
+    long expected_total; /* from assay_run_count_requests; -1: none */
+    double max_cost;     /* USD; NaN: no limit */
+    double spent;        /* priced results, the resumed ones included */
+    long admitted;       /* requests let through under the limit */
+    long finished;       /* results of this execution */
+    double admitted_cost; /* the sum of the admitted requests' estimates */
+    long most_completion; /* the longest completion seen, in tokens */
+} assay__control;
+
+void assay__control_init(assay__control *c, const assay_suite *suite,
+                         assay__select *select, assay_progress *progress);
+void assay__control_release(assay__control *c);
+/* The run's control, for the public setters in control.c (run.c). */
+assay__control *assay__run_control(assay_run *run);
+/*
+ * Opens the run record: a new one with its header (and the selection and
+ * shard), or the resumed one, repaired and opened for appending, with its
+ * results counted in `summary` and the progress.
+ */
+assay_status assay__control_open_record(assay__control *c, const char *path,
+                                        const char *const *base_urls,
+                                        assay_summary *summary,
+                                        assay__journal **out,
+                                        assay_error *err);
+/* The resume set of the run's resume path, read against its suite,
+   selection and shard (see assay__resume_load). */
+assay_status assay__control_load_resume(assay__control *c, bool repair,
+                                        assay_summary *summary,
+                                        assay_progress *progress,
+                                        assay__resume **out,
+                                        assay_error *err);
+/* True when (case, target, prompt, repeat) is finished already. */
+bool assay__control_skip(const assay__control *c, const char *case_id,
+                         size_t target, size_t prompt, int repeat);
+/*
+ * Before a request of `body_len` bytes goes to target `target`: an
+ * ASSAY_ERR_INTERRUPTED error when it would take the estimated spend past
+ * the limit (the record is then marked interrupted).
+ */
+assay_status assay__control_admit(assay__control *c, size_t target,
+                                  size_t body_len, assay_error *err);
+/*
+ * Once per turn of the run's loop: ASSAY_ERR_INTERRUPTED after the first
+ * cancel, and *abandon true once after the second.
+ */
+assay_status assay__control_poll(assay__control *c, bool *abandon,
+                                 assay_error *err);
+/* Each result as it is recorded: usage, cost, the result hook. */
+void assay__control_result(assay__control *c, const assay__result *r);
 
 #endif /* ASSAY_INTERNAL_H */

@@ -8,6 +8,11 @@
  * buffer (no JSON tree per result) and pushed to the file once per batch of
  * finished requests, so a killed run loses at most what was in flight.
  * The format is documented in the README; its version is `format`.
+ *
+ * A resumed run reopens its record for appending (resume.c has repaired
+ * it first) and writes no second header. The header is synced to disk
+ * before the run sends anything, so a full disk is an error that costs no
+ * request.
  */
 #include "internal.h"
 
@@ -17,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RECORD_FORMAT 1
 
@@ -24,6 +30,8 @@ struct assay__journal {
     FILE *file;
     char *path;
     assay__buf line;
+    cJSON *header_extra; /* fields added to the header, or NULL */
+    bool interrupted;    /* said on the summary line */
 };
 
 static assay_status write_error(const assay__journal *j, int e,
@@ -33,8 +41,9 @@ static assay_status write_error(const assay__journal *j, int e,
                         "cannot write the run record: %s", strerror(e));
 }
 
-assay_status assay__journal_open(const char *path, assay__journal **out,
-                                 assay_error *err)
+/* "wb" for a new record, "ab" to append to one being resumed. */
+static assay_status open_mode(const char *path, const char *mode,
+                              assay__journal **out, assay_error *err)
 {
     *out = NULL;
     assay__journal *j = calloc(1, sizeof *j);
@@ -44,17 +53,42 @@ assay_status assay__journal_open(const char *path, assay__journal **out,
                             "out of memory");
     }
     assay__buf_init(&j->line, 0);
-    j->file = fopen(path, "wb");
+    j->file = fopen(path, mode);
     if (!j->file) {
         int e = errno;
         assay__error(err, ASSAY_ERR_IO, path, 0, 0,
-                     "cannot create the run record: %s", strerror(e));
+                     "cannot %s the run record: %s",
+                     *mode == 'a' ? "append to" : "create", strerror(e));
         free(j->path);
         free(j);
         return ASSAY_ERR_IO;
     }
     *out = j;
     return ASSAY_OK;
+}
+
+assay_status assay__journal_open(const char *path, assay__journal **out,
+                                 assay_error *err)
+{
+    return open_mode(path, "wb", out, err);
+}
+
+assay_status assay__journal_open_append(const char *path,
+                                        assay__journal **out,
+                                        assay_error *err)
+{
+    return open_mode(path, "ab", out, err);
+}
+
+void assay__journal_header_extra(assay__journal *j, cJSON *fields)
+{
+    cJSON_Delete(j->header_extra);
+    j->header_extra = fields;
+}
+
+void assay__journal_mark_interrupted(assay__journal *j)
+{
+    j->interrupted = true;
 }
 
 assay_status assay__journal_flush(assay__journal *j, assay_error *err)
@@ -72,6 +106,7 @@ assay_status assay__journal_close(assay__journal *j, assay_error *err)
     if (fclose(j->file) != 0 && st == ASSAY_OK)
         st = write_error(j, errno, err);
     assay__buf_release(&j->line);
+    cJSON_Delete(j->header_extra);
     free(j->path);
     free(j);
     return st;
@@ -217,6 +252,10 @@ assay_status assay__journal_header(assay__journal *j, const assay_suite *suite,
         st = put_num(b, "repeat", suite->repeat);
     if (st == ASSAY_OK)
         st = put_json(b, "gates", gates);
+    const cJSON *extra;
+    cJSON_ArrayForEach (extra, j->header_extra)
+        if (st == ASSAY_OK)
+            st = put_json(b, extra->string, extra);
     if (st == ASSAY_OK)
         st = assay__buf_putc(b, '}');
     cJSON_Delete(gates);
@@ -227,7 +266,13 @@ assay_status assay__journal_header(assay__journal *j, const assay_suite *suite,
                             assay_strerror(st));
     }
     st = emit(j, err);
-    return st == ASSAY_OK ? assay__journal_flush(j, err) : st;
+    if (st == ASSAY_OK)
+        st = assay__journal_flush(j, err);
+    /* A full disk often shows only when the data is synced: find out now,
+       before a request is paid for. */
+    if (st == ASSAY_OK && fsync(fileno(j->file)) != 0 && errno != EINVAL)
+        st = write_error(j, errno, err);
+    return st;
 }
 
 /* ------------------------------------------------------------ results */
@@ -356,6 +401,22 @@ static assay_status put_error(assay__buf *b, const assay__result *r)
     return st;
 }
 
+/* "grader":{"requests","prompt_tokens","completion_tokens"}: what the
+   model-graded checks cost, apart from the target's usage. */
+static assay_status put_grader(assay__buf *b, const assay__result *r)
+{
+    assay_status st = put_key(b, "grader");
+    if (st == ASSAY_OK)
+        st = assay__buf_printf(b, "{\"requests\":%ld", r->grader_requests);
+    if (st == ASSAY_OK)
+        st = put_count(b, "prompt_tokens", r->grader_prompt_tokens);
+    if (st == ASSAY_OK)
+        st = put_count(b, "completion_tokens", r->grader_completion_tokens);
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '}');
+    return st;
+}
+
 static assay_status build_result(assay__buf *b, const assay__result *r)
 {
     assay_status st = assay__buf_puts(b, "{\"type\":\"result\"");
@@ -384,6 +445,8 @@ static assay_status build_result(assay__buf *b, const assay__result *r)
         st = put_usage(b, r->response);
     if (st == ASSAY_OK)
         st = put_num(b, "attempts", r->attempts);
+    if (st == ASSAY_OK && r->grader_requests > 0)
+        st = put_grader(b, r);
     if (st == ASSAY_OK)
         st = put_bool(b, "cached", r->cached);
     if (st == ASSAY_OK)
@@ -481,7 +544,8 @@ static assay_status put_group(assay__buf *b, const assay_summary *s, size_t i)
     return st;
 }
 
-static assay_status build_summary(assay__buf *b, const assay_summary *s)
+static assay_status build_summary(assay__buf *b, const assay_summary *s,
+                                  bool interrupted)
 {
     assay_status st = assay__buf_puts(b, "{\"type\":\"summary\",\"groups\":[");
     for (size_t i = 0; st == ASSAY_OK && i < assay_summary_group_count(s); i++)
@@ -503,6 +567,8 @@ static assay_status build_summary(assay__buf *b, const assay_summary *s)
         st = assay__buf_putc(b, ']');
     if (st == ASSAY_OK)
         st = put_bool(b, "pass", assay_summary_passed(s));
+    if (st == ASSAY_OK && interrupted)
+        st = put_bool(b, "interrupted", true);
     if (st == ASSAY_OK)
         st = assay__buf_putc(b, '}');
     return st;
@@ -512,7 +578,7 @@ assay_status assay__journal_summary(assay__journal *j,
                                     const assay_summary *summary,
                                     assay_error *err)
 {
-    assay_status st = build_summary(&j->line, summary);
+    assay_status st = build_summary(&j->line, summary, j->interrupted);
     if (st != ASSAY_OK) {
         assay__buf_reset(&j->line);
         return assay__error(err, st, j->path, 0, 0,

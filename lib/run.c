@@ -25,7 +25,24 @@
 #define DEFAULT_BASE_URL "https://api.openai.com/v1"
 #define DEFAULT_MAX_RESPONSE ((size_t)8 << 20)
 
-typedef struct run_job {
+typedef struct run_job run_job;
+
+/* What a target job keeps while its model-graded checks are judged. */
+typedef struct grading {
+    assay__response reply; /* the target's answer, kept for the checks */
+    double latency_ms;
+    bool cached;
+    char **replies; /* the grader's reply per check index, or NULL */
+    size_t *reply_lens;
+    size_t n_checks;
+    int pending; /* grader requests not yet answered */
+    char *failure; /* why a grader could not answer, or NULL */
+    long requests;
+    long prompt_tokens;
+    long completion_tokens;
+} grading;
+
+struct run_job {
     assay__case *c;
     size_t target;
     size_t prompt;
@@ -41,7 +58,11 @@ typedef struct run_job {
     unsigned char key[ASSAY__CACHE_KEY_SIZE]; /* in the response cache */
     assay__openai_stream *stream; /* while a streamed attempt runs */
     assay__response *streamed;
-} run_job;
+    /* A grader job asks the grader about check `check` of its parent. */
+    run_job *parent;
+    size_t check;
+    grading *grading; /* a target job whose graders are at work */
+};
 
 typedef struct run_target {
     char *base_url;
@@ -66,12 +87,14 @@ struct assay_run {
     assay_progress_fn progress_fn;
     void *progress_data;
     assay__select select; /* which cases, and what a bad one does */
+    assay__control control; /* cancel, cost limit, resume (control.c) */
 
     bool executed;
     assay_summary *summary;
 
     /* Only while executing. */
     run_target *targets;
+    run_target grader; /* used when the suite has a grader */
     assay__engine *engine;
     assay__journal *journal;
     assay__dataset *dataset;
@@ -121,23 +144,29 @@ assay_status assay_run_new(const assay_suite *suite, assay_run **out,
     run->timeout_ms = 60000;
     run->max_response = DEFAULT_MAX_RESPONSE;
     assay__select_init(&run->select);
+    assay__control_init(&run->control, suite, &run->select, &run->progress);
     assay__retry_policy_init(&run->retry);
     run->rng = 0x5EED;
     *out = run;
     return ASSAY_OK;
 }
 
+static void release_target(run_target *t)
+{
+    assay__engine_headers_free(t->headers);
+    cJSON_Delete(t->params);
+    free(t->base_url);
+    free(t->url);
+    memset(t, 0, sizeof *t);
+}
+
 static void free_targets(assay_run *run)
 {
+    release_target(&run->grader);
     if (!run->targets)
         return;
-    for (size_t i = 0; i < run->suite->n_targets; i++) {
-        run_target *t = &run->targets[i];
-        assay__engine_headers_free(t->headers);
-        cJSON_Delete(t->params);
-        free(t->base_url);
-        free(t->url);
-    }
+    for (size_t i = 0; i < run->suite->n_targets; i++)
+        release_target(&run->targets[i]);
     free(run->targets);
     run->targets = NULL;
 }
@@ -151,7 +180,13 @@ void assay_run_free(assay_run *run)
     assay_summary_free(run->summary);
     free(run->record_path);
     assay__select_release(&run->select);
+    assay__control_release(&run->control);
     free(run);
+}
+
+assay__control *assay__run_control(assay_run *run)
+{
+    return &run->control;
 }
 
 assay_status assay_run_set_concurrency(assay_run *run, int n)
@@ -276,10 +311,9 @@ static assay_status merge_extra(run_target *rt, const cJSON *extra)
     return ASSAY_OK;
 }
 
-static assay_status resolve_target(assay_run *run, size_t i)
+static assay_status resolve_target(assay_run *run, const assay__target *t,
+                                   run_target *rt)
 {
-    const assay__target *t = &run->suite->targets[i];
-    run_target *rt = &run->targets[i];
     const char *base = t->base_url;
     if (!base)
         base = env_get(run, "OPENAI_BASE_URL");
@@ -320,10 +354,20 @@ static assay_status resolve_targets(assay_run *run, assay_error *err)
     if (!run->targets)
         return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < run->suite->n_targets; i++)
-        if (resolve_target(run, i) != ASSAY_OK)
+        if (resolve_target(run, &run->suite->targets[i], &run->targets[i]) !=
+            ASSAY_OK)
             return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
                                 "out of memory");
+    if (run->suite->grader &&
+        resolve_target(run, run->suite->grader, &run->grader) != ASSAY_OK)
+        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
     return ASSAY_OK;
+}
+
+/* The target a job's request goes to: the grader for grader jobs. */
+static run_target *job_target(assay_run *run, const run_job *job)
+{
+    return job->parent ? &run->grader : &run->targets[job->target];
 }
 
 /* One group per (target, prompt), as reports read them back. */
@@ -357,7 +401,8 @@ static assay_status open_dataset(assay_run *run, assay_error *err)
 {
     const assay_suite *s = run->suite;
     const assay__select *sel = &run->select;
-    if (!s->dataset.path && !sel->n_filters && sel->sample < 0) {
+    if (!s->dataset.path && !sel->n_filters && sel->sample < 0 &&
+        sel->shard_count < 2) {
         long n = (long)cJSON_GetArraySize(s->dataset.inline_cases);
         if (sel->limit >= 0 && sel->limit < n)
             n = sel->limit;
@@ -410,15 +455,16 @@ static assay_status setup(assay_run *run, assay_error *err)
     if (st == ASSAY_OK)
         st = alloc_scratch(run, err);
     if (st == ASSAY_OK && run->record_path) {
-        st = assay__journal_open(run->record_path, &run->journal, err);
         const char **urls = calloc(run->suite->n_targets, sizeof *urls);
         if (st == ASSAY_OK && !urls)
             st = assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
                               "out of memory");
         for (size_t i = 0; st == ASSAY_OK && i < run->suite->n_targets; i++)
             urls[i] = run->targets[i].base_url;
-        if (st == ASSAY_OK)
-            st = assay__journal_header(run->journal, run->suite, urls, err);
+        if (st == ASSAY_OK) /* a new record, or the resumed one */
+            st = assay__control_open_record(&run->control, run->record_path,
+                                            urls, run->summary,
+                                            &run->journal, err);
         free(urls);
     }
     if (st == ASSAY_OK && run->cache_mode != ASSAY_CACHE_OFF)
@@ -483,8 +529,11 @@ static assay_status score(assay_run *run, const run_job *job,
 {
     const assay_suite *s = run->suite;
     const assay__buf *out = &resp->content;
-    const assay__check_context ctx = {
+    assay__check_context ctx = {
         .response = resp, .latency_ms = latency_ms, .ttft_ms = job->ttft_ms};
+    ctx.tools = cJSON_GetObjectItemCaseSensitive(
+        run->targets[job->target].params, "tools");
+    const grading *g = job->grading;
     *n_done = 0;
     size_t n = s->n_checks + job->c->n_checks;
     if (n == 0)
@@ -500,6 +549,8 @@ static assay_status score(assay_run *run, const run_job *job,
                                         ? s->checks[i]
                                         : job->c->checks[i - s->n_checks];
         assay__buf_reset(&run->verdict.reason);
+        ctx.grader_reply = g && i < g->n_checks ? g->replies[i] : NULL;
+        ctx.grader_reply_len = g && i < g->n_checks ? g->reply_lens[i] : 0;
         assay_status st =
             assay__check_run(check, out->data, out->len, job->c->vars,
                              job->c->id, &ctx, &run->verdict, check_err);
@@ -562,6 +613,7 @@ static void record(assay_run *run, const run_job *job, assay__result *r)
         if (st != ASSAY_OK)
             stop_run(run, st, &err);
     }
+    assay__control_result(&run->control, r);
     count(run, job, r);
 }
 
@@ -581,14 +633,40 @@ static void job_end_stream(run_job *job)
     }
 }
 
+static void grading_free(grading *g)
+{
+    if (!g)
+        return;
+    assay__response_release(&g->reply);
+    for (size_t i = 0; g->replies && i < g->n_checks; i++)
+        free(g->replies[i]);
+    free(g->replies);
+    free(g->reply_lens);
+    free(g->failure);
+    free(g);
+}
+
+static void job_free(run_job *job);
+
+/* A grader job is gone; its parent goes with the last of them when the
+   run drops them unanswered (it is stopping). */
+static void release_parent(run_job *parent)
+{
+    if (parent && --parent->grading->pending == 0)
+        job_free(parent);
+}
+
 static void job_free(run_job *job)
 {
     if (!job)
         return;
+    run_job *parent = job->parent;
     job_end_stream(job);
+    grading_free(job->grading);
     assay__case_unref(job->c);
     free(job->body);
     free(job);
+    release_parent(parent);
 }
 
 /* The waiting jobs form a min-heap on due_ms. */
@@ -735,16 +813,16 @@ static bool retry_later(assay_run *run, run_job *job, const assay__transfer *t,
 }
 
 /*
- * Scores, records and forgets a job whose reply (or final error) is in:
- * from the wire (`t`), or from the cache (`t` NULL, `latency_ms` as
- * measured when it was first fetched).
+ * Scores, records and forgets a target job. `resp` is its reply (NULL with
+ * an error); `t` is NULL for a reply from the cache or one that waited for
+ * its graders.
  */
-static void complete_job(assay_run *run, run_job *job,
-                         const assay__transfer *t, assay_status st,
-                         const assay__response *resp, assay_error *err_in,
-                         double latency_ms)
+static void finish_target_job(assay_run *run, run_job *job,
+                              const assay__transfer *t, assay_status st,
+                              const assay__response *resp, assay_error *err,
+                              double latency_ms, bool cached)
 {
-    assay_error err = *err_in;
+    const grading *g = job->grading;
     assay__result r = {
         .case_id = job->c->id,
         .target = run->suite->targets[job->target].name,
@@ -753,24 +831,238 @@ static void complete_job(assay_run *run, run_job *job,
         .latency_ms = latency_ms,
         .ttft_ms = job->ttft_ms,
         .attempts = job->attempts,
-        .cached = t == NULL,
+        .cached = cached,
         .checks = run->outcomes,
+        .grader_requests = g ? g->requests : 0,
+        .grader_prompt_tokens = g ? g->prompt_tokens : -1,
+        .grader_completion_tokens = g ? g->completion_tokens : -1,
     };
     if (st != ASSAY_OK) {
-        describe_error(&r, t, st, &err);
+        describe_error(&r, t, st, err);
+    } else if (g && g->failure) {
+        r.response = resp;
+        r.error_kind = "grader";
+        r.error_message = g->failure;
     } else {
         r.response = resp;
-        st = score(run, job, resp, latency_ms, &r.n_checks, &err);
+        st = score(run, job, resp, latency_ms, &r.n_checks, err);
         r.checks = run->outcomes; /* score() may have grown them */
         if (st != ASSAY_OK) {
             r.error_kind = "check";
-            r.error_message = err.message;
+            r.error_message = err->message;
         } else {
             set_verdict(run, &r);
         }
     }
     record(run, job, &r);
     job_free(job);
+}
+
+/* ------------------------------------------------------------ graders */
+
+static const assay__check *check_at(const assay_run *run, const run_job *job,
+                                    size_t i)
+{
+    const assay_suite *s = run->suite;
+    return i < s->n_checks ? s->checks[i] : job->c->checks[i - s->n_checks];
+}
+
+static bool needs_graders(const assay_run *run, const run_job *job)
+{
+    size_t n = run->suite->n_checks + job->c->n_checks;
+    for (size_t i = 0; i < n; i++)
+        if (assay__check_needs_grader(check_at(run, job, i)))
+            return true;
+    return false;
+}
+
+/* "check 'TYPE': WHAT WHY"; the first failure is the one kept. */
+static void grading_fail(grading *g, const char *type, const char *what,
+                         const char *why)
+{
+    if (g->failure)
+        return;
+    assay__buf b;
+    assay__buf_init(&b, 0);
+    assay__buf_printf(&b, "check '%s': %s%s", type, what, why);
+    g->failure = assay__buf_detach(&b, NULL);
+}
+
+static void finish_grading(assay_run *run, run_job *job)
+{
+    grading *g = job->grading;
+    assay_error err;
+    assay_error_clear(&err);
+    finish_target_job(run, job, NULL, ASSAY_OK, &g->reply, &err,
+                      g->latency_ms, g->cached);
+}
+
+static assay_status dispatch(assay_run *run, run_job *job, double now,
+                             assay_error *err);
+static double estimate_tokens(const cJSON *params, size_t body_len);
+
+/* The grader job for check `i` of `job`: its question as a request. */
+static assay_status ask_grader(assay_run *run, run_job *job, size_t i,
+                               run_job **out, assay_error *err)
+{
+    grading *g = job->grading;
+    const assay__check *check = check_at(run, job, i);
+    assay__check_context ctx = {.response = &g->reply,
+                                .latency_ms = g->latency_ms,
+                                .ttft_ms = job->ttft_ms};
+    assay__buf contents[2], body;
+    assay__buf_init(&contents[0], 0);
+    assay__buf_init(&contents[1], 0);
+    assay__buf_init(&body, 0);
+    assay_status st = assay__check_ask(check, g->reply.content.data,
+                                       g->reply.content.len, job->c->vars,
+                                       job->c->id, &ctx, &contents[0],
+                                       &contents[1], err);
+    bool has_system = contents[0].len > 0;
+    const char *roles[] = {"system", "user"};
+    if (st == ASSAY_OK)
+        st = assay__openai_chat_request(
+            &body, run->suite->grader->model, run->grader.params,
+            roles + !has_system, contents + !has_system, has_system ? 2 : 1);
+    run_job *gj = st == ASSAY_OK ? calloc(1, sizeof *gj) : NULL;
+    if (st == ASSAY_OK && !gj)
+        st = assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    if (gj) {
+        *gj = (run_job){.c = assay__case_ref(job->c),
+                        .target = job->target,
+                        .prompt = job->prompt,
+                        .repeat = job->repeat,
+                        .ttft_ms = NAN,
+                        .due_ms = NAN,
+                        .parent = job,
+                        .check = i};
+        gj->body_len = body.len;
+        gj->body = assay__buf_detach(&body, NULL);
+        gj->estimated_tokens = estimate_tokens(run->grader.params,
+                                               gj->body_len);
+        if (run->cache)
+            st = assay__cache_key(run->grader.base_url, "/chat/completions",
+                                  gj->body, gj->body_len, gj->repeat,
+                                  gj->key);
+    }
+    assay__buf_release(&contents[0]);
+    assay__buf_release(&contents[1]);
+    assay__buf_release(&body);
+    if (st != ASSAY_OK && gj) {
+        gj->parent = NULL;
+        job_free(gj);
+        gj = NULL;
+    }
+    *out = gj;
+    return st;
+}
+
+/*
+ * Keeps the job's reply and sends one grader request per model-graded
+ * check; the job is scored when the last grader answers. False when
+ * nothing could be sent (the reason is then the job's error).
+ */
+static void start_grading(assay_run *run, run_job *job,
+                          assay__response *reply, double latency_ms,
+                          bool cached, double now)
+{
+    size_t n = run->suite->n_checks + job->c->n_checks;
+    grading *g = calloc(1, sizeof *g);
+    if (g) {
+        g->replies = calloc(n, sizeof *g->replies);
+        g->reply_lens = calloc(n, sizeof *g->reply_lens);
+    }
+    if (!g || !g->replies || !g->reply_lens) {
+        grading_free(g);
+        stop_run(run, ASSAY_ERR_NOMEM, NULL);
+        job_free(job);
+        return;
+    }
+    job->grading = g;
+    g->n_checks = n;
+    g->latency_ms = latency_ms;
+    g->cached = cached;
+    g->prompt_tokens = 0;
+    g->completion_tokens = 0;
+    /* The reply moves into the job: its source is reused for others. */
+    g->reply = *reply;
+    assay__response_init(reply);
+    g->pending = 1; /* held until every question is out */
+    for (size_t i = 0; i < n; i++) {
+        const assay__check *check = check_at(run, job, i);
+        if (!assay__check_needs_grader(check))
+            continue;
+        if (!run->suite->grader) {
+            grading_fail(g, assay__check_type(check), "it is model-graded: ",
+                         "give the suite a `grader:` target");
+            continue;
+        }
+        run_job *gj;
+        assay_error err;
+        if (ask_grader(run, job, i, &gj, &err) != ASSAY_OK) {
+            grading_fail(g, assay__check_type(check), "", err.message);
+            continue;
+        }
+        g->pending++;
+        if (dispatch(run, gj, now, &err) != ASSAY_OK) {
+            grading_fail(g, assay__check_type(check), "", err.message);
+            gj->parent = NULL;
+            job_free(gj);
+            g->pending--;
+        }
+    }
+    if (--g->pending == 0)
+        finish_grading(run, job);
+}
+
+/* A grader answered (or failed for good): the parent hears of it. */
+static void grader_answered(assay_run *run, run_job *gj,
+                            const assay__transfer *t, assay_status st,
+                            const assay__response *resp,
+                            const assay_error *err)
+{
+    run_job *parent = gj->parent;
+    grading *g = parent->grading;
+    const char *type = assay__check_type(check_at(run, parent, gj->check));
+    if (st == ASSAY_OK) {
+        g->replies[gj->check] = strndup(resp->content.data, resp->content.len);
+        g->reply_lens[gj->check] = resp->content.len;
+        if (!g->replies[gj->check])
+            grading_fail(g, type, "", "out of memory");
+        g->requests++;
+        if (resp->prompt_tokens > 0)
+            g->prompt_tokens += resp->prompt_tokens;
+        if (resp->completion_tokens > 0)
+            g->completion_tokens += resp->completion_tokens;
+    } else {
+        grading_fail(g, type, "the grader failed: ",
+                     st == ASSAY_ERR_TRANSPORT && t ? t->curl_error
+                                                    : err->message);
+    }
+    gj->parent = NULL;
+    job_free(gj);
+    if (--g->pending == 0)
+        finish_grading(run, parent);
+}
+
+/*
+ * A job's reply (or final error) is in, from the wire (`t`) or from the
+ * cache (`t` NULL, `latency_ms` as measured when it was first fetched).
+ */
+static void complete_job(assay_run *run, run_job *job,
+                         const assay__transfer *t, assay_status st,
+                         assay__response *resp, assay_error *err,
+                         double latency_ms)
+{
+    if (job->parent) {
+        grader_answered(run, job, t, st, resp, err);
+        return;
+    }
+    if (st == ASSAY_OK && needs_graders(run, job)) {
+        start_grading(run, job, resp, latency_ms, t == NULL, assay__now_ms());
+        return;
+    }
+    finish_target_job(run, job, t, st, resp, err, latency_ms, t == NULL);
 }
 
 /* Keeps a complete, successful reply for the next run. */
@@ -785,7 +1077,7 @@ static void store_reply(assay_run *run, const run_job *job,
         .stream = job->stream != NULL,
         .latency_ms = t->latency_ms,
         .ttft_ms = isnan(job->ttft_ms) ? -1 : job->ttft_ms,
-        .base_url = run->targets[job->target].base_url,
+        .base_url = job_target(run, job)->base_url,
         .model = resp->model[0] ? resp->model : NULL,
     };
     assay_error err;
@@ -798,7 +1090,7 @@ static void on_done(assay__transfer *t, void *user_data)
 {
     assay_run *run = user_data;
     run_job *job = t->user;
-    run_target *rt = &run->targets[job->target];
+    run_target *rt = job_target(run, job);
     double now = assay__now_ms();
     assay_error err;
     assay_error_clear(&err);
@@ -1005,7 +1297,7 @@ static assay_status start_stream(run_job *job, assay__transfer *t)
 static assay_status send_job(assay_run *run, run_job *job, double now,
                              assay_error *err)
 {
-    const run_target *rt = &run->targets[job->target];
+    const run_target *rt = job_target(run, job);
     assay__transfer *t = assay__engine_transfer(run->engine);
     assay_status st = t ? ASSAY_OK : ASSAY_ERR_NOMEM;
     if (st == ASSAY_OK) {
@@ -1036,7 +1328,7 @@ static assay_status send_job(assay_run *run, run_job *job, double now,
 static assay_status dispatch(assay_run *run, run_job *job, double now,
                              assay_error *err)
 {
-    run_target *rt = &run->targets[job->target];
+    run_target *rt = job_target(run, job);
     if (job->attempts == 0 && isnan(job->due_ms) &&
         answer_from_cache(run, job))
         return ASSAY_OK;
@@ -1087,10 +1379,17 @@ static void fill_the_wire(assay_run *run)
                 stop_run(run, st, &err);
             return;
         }
+        if (assay__control_skip(&run->control, run->current->id,
+                                run->next_target, run->next_prompt,
+                                run->next_repeat))
+            continue; /* a resumed record holds it */
         run_job *job;
         st = new_job(run, &job, &err);
         if (st == ASSAY_OK) {
-            st = dispatch(run, job, now, &err);
+            st = assay__control_admit(&run->control, job->target,
+                                      job->body_len, &err);
+            if (st == ASSAY_OK)
+                st = dispatch(run, job, now, &err);
             if (st != ASSAY_OK)
                 job_free(job);
         }
@@ -1145,11 +1444,31 @@ static void check_deadline(assay_run *run)
     stop_run(run, ASSAY_ERR_TIMEOUT, &err);
 }
 
+static void abandon_job(assay__transfer *t, void *user)
+{
+    (void)user;
+    job_free(t->user);
+}
+
+/* assay_run_cancel: the first stops sending, the second abandons what is
+   in flight (unrecorded, so a resume sends it again). */
+static void check_control(assay_run *run)
+{
+    bool abandon;
+    assay_error err;
+    assay_status st = assay__control_poll(&run->control, &abandon, &err);
+    if (st != ASSAY_OK)
+        stop_run(run, st, &err);
+    if (abandon)
+        assay__engine_abort_all(run->engine, abandon_job, run);
+}
+
 static void loop(assay_run *run)
 {
     run->deadline_at = assay__now_ms() + run->deadline_ms;
     for (;;) {
         check_deadline(run);
+        check_control(run);
         fill_the_wire(run);
         if (!work_left(run))
             return;
@@ -1167,7 +1486,8 @@ static assay_status finish(assay_run *run, assay_error *err)
         stop_run(run, st, NULL);
     if (run->journal) {
         assay_error jerr;
-        if (run->failure == ASSAY_OK) {
+        if (run->failure == ASSAY_OK ||
+            run->failure == ASSAY_ERR_INTERRUPTED) {
             st = assay__journal_summary(run->journal, run->summary, &jerr);
             if (st != ASSAY_OK)
                 stop_run(run, st, &jerr);

@@ -33,7 +33,7 @@
 static const char *const top_level_keys[] = {
     "name", "description", "targets", "prompt", "prompts", "dataset",
     "cases", "checks", "defaults", "fewshot", "repeat", "case_threshold",
-    "gates", NULL,
+    "grader", "gates", NULL,
 };
 /* And the connection keys of target.c. */
 static const char *const target_keys[] = {
@@ -1163,6 +1163,56 @@ static assay_status load_defaults(loader *l, cJSON *root, cJSON **out)
     return params ? check_params(l->s->doc, params, l->err) : ASSAY_OK;
 }
 
+/* The target whose `name` is `name`, as written in the suite. */
+static const cJSON *target_node(const cJSON *root, const char *name)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(root, "targets"))
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(t, "model");
+        const cJSON *id = cJSON_IsString(n) ? n : m;
+        if (cJSON_IsString(id) && !strcmp(id->valuestring, name))
+            return t;
+    }
+    return NULL;
+}
+
+/*
+ * `grader:` — the model that judges model-graded checks: a target of its
+ * own ({model: ..., base_url: ...}) or the name of one of the targets.
+ * Required when a check needs it.
+ */
+static assay_status load_grader(loader *l, const cJSON *root)
+{
+    assay_suite *s = l->s;
+    const cJSON *node = cJSON_GetObjectItemCaseSensitive(root, "grader");
+    if (!node) {
+        for (size_t i = 0; i < s->n_checks; i++)
+            if (assay__check_needs_grader(s->checks[i]))
+                return assay__doc_error(
+                    s->doc, cJSON_GetObjectItemCaseSensitive(root, "checks"),
+                    false, l->err, ASSAY_ERR_SUITE,
+                    "check '%s' is model-graded: give the suite a grader, "
+                    "e.g. `grader: {model: gpt-4o-mini}`",
+                    assay__check_type(s->checks[i]));
+        return ASSAY_OK;
+    }
+    if (cJSON_IsString(node)) {
+        const cJSON *named = target_node(root, node->valuestring);
+        if (!named)
+            return assay__doc_error(s->doc, node, false, l->err,
+                                    ASSAY_ERR_SUITE,
+                                    "no target is named '%s'",
+                                    node->valuestring);
+        node = named;
+    }
+    s->grader = calloc(1, sizeof *s->grader);
+    if (!s->grader)
+        return oom(l->err);
+    return load_target(l, node, NULL, s->grader);
+}
+
 static assay_status load_root(loader *l)
 {
     assay_suite *s = l->s;
@@ -1190,6 +1240,8 @@ static assay_status load_root(loader *l)
         st = load_cases(l, root);
     if (st == ASSAY_OK)
         st = load_checks(l, root, defaults);
+    if (st == ASSAY_OK)
+        st = load_grader(l, root);
     if (st == ASSAY_OK)
         st = load_repeat(s, root, l->err);
     if (st == ASSAY_OK)
@@ -1251,6 +1303,9 @@ void assay_suite_free(assay_suite *s)
     for (size_t i = 0; i < s->n_targets; i++)
         target_release(&s->targets[i]);
     free(s->targets);
+    if (s->grader)
+        target_release(s->grader);
+    free(s->grader);
     for (size_t i = 0; i < s->n_prompts; i++)
         prompt_release(&s->prompts[i]);
     free(s->prompts);
@@ -1309,4 +1364,15 @@ const char *assay_suite_prompt_name(const assay_suite *s, size_t index)
 size_t assay_suite_check_count(const assay_suite *s)
 {
     return s->n_checks;
+}
+
+/* What assay_suite_free does to one target or prompt, for narrow.c. */
+void assay__target_release(assay__target *t)
+{
+    target_release(t);
+}
+
+void assay__prompt_release(assay__prompt *p)
+{
+    prompt_release(p);
 }

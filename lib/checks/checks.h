@@ -67,6 +67,11 @@ typedef struct assay__check_input {
     const assay__response *response;
     double latency_ms; /* NaN when unknown */
     double ttft_ms;    /* NaN when unknown */
+    /* The target's `tools` (params.tools), or NULL. */
+    const cJSON *tools;
+    /* For a model-graded family's run(): what the grader answered. */
+    const char *grader_reply;
+    size_t grader_reply_len;
 } assay__check_input;
 
 /*
@@ -117,6 +122,13 @@ typedef struct assay__check_family {
      */
     bool scored;
     double default_threshold;
+    /*
+     * A family that is not scored but takes an optional `threshold`
+     * (assert-set): without one, run()'s pass stands; with one, check.c
+     * passes it when score >= threshold. in->threshold is NaN when none
+     * is given.
+     */
+    bool threshold_optional;
     /* Long-form keys besides `type` and `value`; NULL-terminated or NULL. */
     const char *const *options;
     /*
@@ -135,6 +147,14 @@ typedef struct assay__check_family {
     assay_status (*run)(void *state, const assay__check_input *in,
                         assay__check_finding *out, assay_error *err);
     void (*free)(void *state); /* accepts NULL */
+    /*
+     * Model-graded families only (NULL for the others): the grader's
+     * messages for one answer. run() then gets the grader's reply in
+     * in->grader_reply and judges it.
+     */
+    assay_status (*ask)(void *state, const assay__check_input *in,
+                        assay__buf *system, assay__buf *user,
+                        assay_error *err);
 } assay__check_family;
 
 /*
@@ -369,5 +389,27 @@ extern const assay__check_family assay__checks_is_json;
 extern const assay__check_family assay__checks_contains_json;
 extern const assay__check_family assay__checks_json_path;
 extern const assay__check_family assay__checks_json_schema;
+
+/* checks/tools.c */
+extern const assay__check_family assay__checks_is_valid_openai_tools_call;
+extern const assay__check_family assay__checks_tool_call;
+extern const assay__check_family assay__checks_tool_call_f1;
+
+/* checks/perplexity.c */
+extern const assay__check_family assay__checks_perplexity;
+extern const assay__check_family assay__checks_perplexity_score;
+
+/* checks/group.c */
+extern const assay__check_family assay__checks_assert_set;
+
+/* checks/graded.c: model-graded families */
+extern const assay__check_family assay__checks_llm_rubric;
+extern const assay__check_family assay__checks_closedqa;
+extern const assay__check_family assay__checks_factuality;
+extern const assay__check_family assay__checks_g_eval;
+extern const assay__check_family assay__checks_answer_relevance;
+extern const assay__check_family assay__checks_context_faithfulness;
+extern const assay__check_family assay__checks_context_recall;
+extern const assay__check_family assay__checks_context_relevance;
 
 #endif /* ASSAY_CHECKS_H */

@@ -57,7 +57,7 @@ static bool json_integer_in(const cJSON *item, long min, long max, long *out)
 }
 
 static const char *const answer_keys[] = {
-    "match",      "reply",       "status",         "finish_reason", "delay_ms",
+    "match",      "contains",    "reply",          "status",        "finish_reason", "delay_ms",
     "chunk_delay_ms", "fault",   "fail_times",     "retry_after",   "retry_after_ms",
 };
 
@@ -75,7 +75,7 @@ static bool check_keys(const cJSON *obj, const char *path, long line)
     cJSON_ArrayForEach(item, obj) {
         if (!is_known_answer_key(item->string)) {
             report_line(path, line,
-                        "unknown key '%s' (expected match, reply, status, finish_reason, "
+                        "unknown key '%s' (expected match, contains, reply, status, finish_reason, "
                         "delay_ms, chunk_delay_ms, fault, fail_times, retry_after, "
                         "retry_after_ms)",
                         item->string);
@@ -208,11 +208,21 @@ static bool answer_from_json(const cJSON *obj, const char *path, long line, stru
     if (!check_keys(obj, path, line))
         return false;
     const cJSON *match = cJSON_GetObjectItemCaseSensitive(obj, "match");
+    const cJSON *contains = cJSON_GetObjectItemCaseSensitive(obj, "contains");
     const cJSON *reply = cJSON_GetObjectItemCaseSensitive(obj, "reply");
+    if (match && contains) {
+        report_line(path, line, "give 'match' or 'contains', not both");
+        return false;
+    }
+    if (contains) {
+        match = contains;
+        out->contains = true;
+    }
     const cJSON *finish = cJSON_GetObjectItemCaseSensitive(obj, "finish_reason");
 
     if (!cJSON_IsString(match)) {
-        report_line(path, line, match ? "'match' must be a string" : "missing 'match'");
+        report_line(path, line,
+                    match ? "'match' must be a string" : "missing 'match' (or 'contains')");
         return false;
     }
     bool ok = parse_failure(obj, out, path, line)
@@ -361,11 +371,26 @@ bool answer_table_load(struct answer_table *t, const char *path)
     return ok && answer_table_finish(t, path);
 }
 
+/*
+ * The answer for exactly this prompt; else the earliest "contains" answer
+ * whose text the prompt holds (a linear scan: such answers are few, and
+ * meant for long prompts like a grader's).
+ */
 const struct answer *answer_table_find(const struct answer_table *t, const char *match)
 {
     if (!t->count)
         return NULL;
-    return bsearch(match, t->items, t->count, sizeof t->items[0], compare_key_to_answer);
+    const struct answer *exact =
+        bsearch(match, t->items, t->count, sizeof t->items[0], compare_key_to_answer);
+    if (exact && !exact->contains)
+        return exact;
+    const struct answer *best = NULL;
+    for (size_t i = 0; i < t->count; i++) {
+        const struct answer *a = &t->items[i];
+        if (a->contains && strstr(match, a->match) && (!best || a->line < best->line))
+            best = a;
+    }
+    return best;
 }
 
 bool answer_fails_on(const struct answer *answer, unsigned long attempt)

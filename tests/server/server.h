@@ -92,7 +92,8 @@ struct retry_hint {
 };
 
 struct answer {
-    char *match;
+    char *match;                    /* the prompt, or a part of it: */
+    bool contains;                  /* "contains": any prompt holding `match` */
     char *reply;                    /* NULL: use the default reply */
     char *finish_reason;
     int status;                     /* 200, or a scripted failure in 400..599 */
