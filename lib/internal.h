@@ -563,6 +563,9 @@ assay_status assay__dataset_next(assay__dataset *d, assay__case **out,
 long assay__dataset_skipped(const assay__dataset *d);
 /* The value at dotted `path` ("choices.0", "meta.level") in `v`, or NULL. */
 const cJSON *assay__json_at_path(const cJSON *v, const char *path);
+/* One promptfoo assertion string (a CSV `__expected` cell) as a check
+   spec {type, value, threshold}; NULL when out of memory. */
+cJSON *assay__dataset_assertion_spec(const char *text);
 void assay__dataset_free(assay__dataset *d);
 
 /* ------------------------------------------------------------ select.c */
@@ -639,6 +642,19 @@ bool assay__gates_from_json(const cJSON *json, assay__gates *out);
 
 /* ------------------------------------------------------------ suite.c */
 
+/* ------------------------------------------------------------ promptfoo.c */
+
+/* True for a promptfoo config: `providers`, or `prompts` with `tests`, and
+   no `targets`. */
+bool assay__promptfoo_detect(const cJSON *root);
+/*
+ * Fills `s` (its doc and path already set) from a promptfoo config. What
+ * assay cannot run is listed in one ASSAY_ERR_SUITE error, each item with
+ * its file, line and column. `env` (may be NULL) serves `{{ env.NAME }}`.
+ */
+assay_status assay__promptfoo_load(assay_suite *s, assay_env_fn env,
+                                   void *env_data, assay_error *err);
+
 /* ------------------------------------------------------------ target.c */
 
 typedef enum assay__endpoint_kind {
@@ -682,6 +698,8 @@ typedef struct assay__target {
     char *api_key_env; /* the variable holding the key */
     cJSON *params;     /* request parameters, an object (owned) */
     assay__connection conn;
+    char *output_field; /* answers with this field of the case, or NULL */
+    bool echo;          /* answers with the rendered prompt */
 } assay__target;
 
 typedef struct assay__message {

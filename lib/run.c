@@ -1052,17 +1052,65 @@ static void grader_answered(assay_run *run, run_job *gj,
 static void complete_job(assay_run *run, run_job *job,
                          const assay__transfer *t, assay_status st,
                          assay__response *resp, assay_error *err,
-                         double latency_ms)
+                         double latency_ms, bool cached)
 {
     if (job->parent) {
         grader_answered(run, job, t, st, resp, err);
         return;
     }
     if (st == ASSAY_OK && needs_graders(run, job)) {
-        start_grading(run, job, resp, latency_ms, t == NULL, assay__now_ms());
+        start_grading(run, job, resp, latency_ms, cached, assay__now_ms());
         return;
     }
-    finish_target_job(run, job, t, st, resp, err, latency_ms, t == NULL);
+    finish_target_job(run, job, t, st, resp, err, latency_ms, cached);
+}
+
+/* The answer of a target that calls no model: a field of the case, or
+   the rendered prompt's messages joined by a blank line. */
+static assay_status local_answer(const assay_run *run, const run_job *job,
+                                 assay__buf *out, assay_error *err)
+{
+    const assay__target *target = &run->suite->targets[job->target];
+    if (target->echo) {
+        const assay__rendered *msgs = &run->rendered[job->prompt];
+        assay_status st = ASSAY_OK;
+        for (size_t i = 0; st == ASSAY_OK && i < msgs->n; i++) {
+            if (i)
+                st = assay__buf_puts(out, "\n\n");
+            if (st == ASSAY_OK)
+                st = assay__buf_append(out, msgs->contents[i].data,
+                                       msgs->contents[i].len);
+        }
+        return st;
+    }
+    const cJSON *v = assay__json_at_path(job->c->vars, target->output_field);
+    if (!v)
+        return assay__error(err, ASSAY_ERR_RESPONSE, NULL, 0, 0,
+                            "the case has no field '%s' to answer with",
+                            target->output_field);
+    if (cJSON_IsString(v))
+        return assay__buf_puts(out, v->valuestring);
+    char *json = cJSON_PrintUnformatted(v);
+    assay_status st = json ? assay__buf_puts(out, json) : ASSAY_ERR_NOMEM;
+    cJSON_free(json);
+    return st;
+}
+
+/* Answers a job of an output or echo target at once, without a request. */
+static bool answer_locally(assay_run *run, run_job *job)
+{
+    const assay__target *target = &run->suite->targets[job->target];
+    if (job->parent || (!target->echo && !target->output_field))
+        return false;
+    assay__response *resp = &run->response;
+    assay__response_reset(resp);
+    assay_error err;
+    assay_error_clear(&err);
+    assay_status st = local_answer(run, job, &resp->content, &err);
+    if (st == ASSAY_OK)
+        snprintf(resp->finish_reason, sizeof resp->finish_reason, "stop");
+    complete_job(run, job, NULL, st, resp, &err, 0, false);
+    return true;
 }
 
 /* Keeps a complete, successful reply for the next run. */
@@ -1103,7 +1151,7 @@ static void on_done(assay__transfer *t, void *user_data)
         return;
     if (st == ASSAY_OK)
         store_reply(run, job, t, resp);
-    complete_job(run, job, t, st, resp, &err, t->latency_ms);
+    complete_job(run, job, t, st, resp, &err, t->latency_ms, false);
 }
 
 /*
@@ -1152,7 +1200,7 @@ static bool answer_from_cache(assay_run *run, run_job *job)
     }
     assay__buf_release(&body);
     job->ttft_ms = ttft >= 0 ? ttft : NAN;
-    complete_job(run, job, NULL, st, resp, &err, latency);
+    complete_job(run, job, NULL, st, resp, &err, latency, true);
     return true;
 }
 
@@ -1329,6 +1377,8 @@ static assay_status dispatch(assay_run *run, run_job *job, double now,
                              assay_error *err)
 {
     run_target *rt = job_target(run, job);
+    if (answer_locally(run, job))
+        return ASSAY_OK;
     if (job->attempts == 0 && isnan(job->due_ms) &&
         answer_from_cache(run, job))
         return ASSAY_OK;

@@ -38,6 +38,7 @@ static const char *const top_level_keys[] = {
 /* And the connection keys of target.c. */
 static const char *const target_keys[] = {
     "name",     "model", "base_url",   "api_key_env", "params",
+    "output",   "echo",
     "headers",  "azure", "rate_limit", "endpoint",    "verify_tls",
     "max_concurrency",   "extra",      NULL,
 };
@@ -417,6 +418,7 @@ static void target_release(assay__target *t)
     free(t->base_url);
     free(t->model);
     free(t->api_key_env);
+    free(t->output_field);
     cJSON_Delete(t->params);
     assay__connection_release(&t->conn);
 }
@@ -465,6 +467,28 @@ static assay_status load_params(const assay__doc *doc, const cJSON *node,
     return ASSAY_OK;
 }
 
+/*
+ * Targets that call no model: `output: FIELD` answers with a field of the
+ * case (an answer produced elsewhere), `echo: true` with the rendered
+ * prompt (to try checks without a server).
+ */
+static assay_status load_local(const assay__doc *doc, const cJSON *node,
+                               assay__target *t, assay_error *err)
+{
+    const cJSON *echo = cJSON_GetObjectItemCaseSensitive(node, "echo");
+    if (echo && !cJSON_IsBool(echo))
+        return assay__doc_error(doc, echo, false, err, ASSAY_ERR_SUITE,
+                                "'echo' is true or false");
+    t->echo = cJSON_IsTrue(echo);
+    assay_status st = get_string(doc, node, "output", false, &t->output_field,
+                                 err);
+    if (st == ASSAY_OK && t->echo && t->output_field)
+        return assay__doc_error(doc, echo, true, err, ASSAY_ERR_SUITE,
+                                "a target answers with 'output' or 'echo', "
+                                "not both");
+    return st;
+}
+
 static assay_status load_target(loader *l, const cJSON *node,
                                 const cJSON *defaults, assay__target *t)
 {
@@ -475,7 +499,13 @@ static assay_status load_target(loader *l, const cJSON *node,
                                 "a target must be a mapping with at least "
                                 "'model'");
     check_keys(l, doc, node, target_keys, "target");
-    assay_status st = get_string(doc, node, "model", true, &t->model, err);
+    assay_status st = load_local(doc, node, t, err);
+    bool local = t->output_field || t->echo;
+    if (st == ASSAY_OK)
+        st = get_string(doc, node, "model", !local, &t->model, err);
+    if (st == ASSAY_OK && !t->model &&
+        !(t->model = strdup(t->echo ? "echo" : "output")))
+        st = oom(err);
     if (st == ASSAY_OK)
         st = get_string(doc, node, "name", false, &t->name, err);
     if (st == ASSAY_OK && !t->name && !(t->name = strdup(t->model)))
@@ -1280,7 +1310,9 @@ assay_status assay_suite_load_env(const char *path, assay_env_fn env,
     assay__buf_init(&l.more_unknown, 0);
     assay_status st = assay__doc_load(path, &s->doc, err);
     if (st == ASSAY_OK)
-        st = load_root(&l);
+        st = assay__promptfoo_detect(assay__doc_root(s->doc))
+                 ? assay__promptfoo_load(s, env, env_data, err)
+                 : load_root(&l);
     assay__buf_release(&l.more_unknown);
     if (st != ASSAY_OK) {
         assay_suite_free(s);
