@@ -83,6 +83,7 @@ static const assay__check_family *const registry[] = {
     &assay__checks_context_faithfulness,
     &assay__checks_context_recall,
     &assay__checks_context_relevance,
+    &assay__checks_similar,
 };
 /* clang-format on */
 
@@ -1034,6 +1035,11 @@ assay_status assay__check_run(const assay__check *c, const char *output,
 bool assay__check_needs_grader(const assay__check *c)
 {
     return c->family->ask != NULL;
+}
+
+bool assay__check_embeds(const assay__check *c)
+{
+    return c->family->embeds;
 }
 
 assay_status assay__check_ask(const assay__check *c, const char *output,

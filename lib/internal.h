@@ -203,6 +203,9 @@ assay_status assay__check_run(const assay__check *c, const char *output,
  * assay__check_run in ctx->grader_reply.
  */
 bool assay__check_needs_grader(const assay__check *c);
+/* For a check that needs a grader: true when it wants the embeddings of
+   the two texts assay__check_ask gives (system, user) from the embedder. */
+bool assay__check_embeds(const assay__check *c);
 /*
  * The grader's messages for one answer: `system` (may stay empty) and
  * `user`, rendered from the family's prompt (or the check's `prompt`
@@ -659,7 +662,8 @@ assay_status assay__promptfoo_load(assay_suite *s, assay_env_fn env,
 
 typedef enum assay__endpoint_kind {
     ASSAY__ENDPOINT_CHAT,       /* /chat/completions */
-    ASSAY__ENDPOINT_COMPLETIONS /* /completions: one prompt string */
+    ASSAY__ENDPOINT_COMPLETIONS, /* /completions: one prompt string */
+    ASSAY__ENDPOINT_EMBEDDINGS   /* /embeddings */
 } assay__endpoint_kind;
 
 /* How a target is reached, from its connection keys in the suite. */
@@ -710,7 +714,8 @@ typedef struct assay__message {
 /*
  * One prompt variant: a list of message templates, or (`from_case`) the
  * case's own `input` field sent as it is, a text or a list of
- * {role, content} (OpenAI-evals samples).
+ * {role, content} (OpenAI-evals samples); `messages` then holds only the
+ * few-shot messages, put after the case's leading system messages.
  */
 typedef struct assay__prompt {
     char *name; /* "default" for the single `prompt:` form */
@@ -745,7 +750,8 @@ struct assay_suite {
     cJSON *shots; /* the drawn `fewshot` examples (owned), or NULL */
     assay__check **checks; /* `defaults.checks`, then `checks` */
     size_t n_checks;
-    assay__target *grader; /* for model-graded checks; NULL: none */
+    assay__target *grader;   /* for model-graded checks; NULL: none */
+    assay__target *embedder; /* for similarity checks; NULL: none */
     int repeat;
     double case_threshold; /* NaN: a case passes when all checks pass */
     assay__gates gates;

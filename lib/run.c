@@ -58,9 +58,11 @@ struct run_job {
     unsigned char key[ASSAY__CACHE_KEY_SIZE]; /* in the response cache */
     assay__openai_stream *stream; /* while a streamed attempt runs */
     assay__response *streamed;
-    /* A grader job asks the grader about check `check` of its parent. */
+    /* A grader job asks the grader about check `check` of its parent (or
+       the embedder, for `embed`). */
     run_job *parent;
     size_t check;
+    bool embed;
     grading *grading; /* a target job whose graders are at work */
 };
 
@@ -94,7 +96,8 @@ struct assay_run {
 
     /* Only while executing. */
     run_target *targets;
-    run_target grader; /* used when the suite has a grader */
+    run_target grader;   /* used when the suite has a grader */
+    run_target embedder; /* used when the suite has an embedder */
     assay__engine *engine;
     assay__journal *journal;
     assay__dataset *dataset;
@@ -163,6 +166,7 @@ static void release_target(run_target *t)
 static void free_targets(assay_run *run)
 {
     release_target(&run->grader);
+    release_target(&run->embedder);
     if (!run->targets)
         return;
     for (size_t i = 0; i < run->suite->n_targets; i++)
@@ -361,13 +365,18 @@ static assay_status resolve_targets(assay_run *run, assay_error *err)
     if (run->suite->grader &&
         resolve_target(run, run->suite->grader, &run->grader) != ASSAY_OK)
         return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    if (run->suite->embedder &&
+        resolve_target(run, run->suite->embedder, &run->embedder) != ASSAY_OK)
+        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
     return ASSAY_OK;
 }
 
 /* The target a job's request goes to: the grader for grader jobs. */
 static run_target *job_target(assay_run *run, const run_job *job)
 {
-    return job->parent ? &run->grader : &run->targets[job->target];
+    if (job->parent)
+        return job->embed ? &run->embedder : &run->grader;
+    return &run->targets[job->target];
 }
 
 /* One group per (target, prompt), as reports read them back. */
@@ -733,6 +742,29 @@ static void wake_waiting(assay_run *run, double now)
 
 /* ------------------------------------------------------------ replies */
 
+/*
+ * A whole (not streamed) reply: a completion, or for an embedder's job the
+ * vectors, checked here and handed on as the body itself for the check to
+ * read.
+ */
+static assay_status parse_body(const run_job *job, long status,
+                               const char *body, size_t len,
+                               assay__response *resp, assay_error *err)
+{
+    if (!job->embed)
+        return assay__openai_parse_chat(status, body, len, resp, err);
+    assay__response_reset(resp);
+    assay__embeddings e;
+    assay__embeddings_init(&e);
+    assay_status st = assay__openai_parse_embeddings(status, body, len, &e,
+                                                     err);
+    if (st == ASSAY_OK)
+        st = assay__buf_append(&resp->content, body, len);
+    resp->prompt_tokens = e.prompt_tokens;
+    assay__embeddings_release(&e);
+    return st;
+}
+
 /* How an attempt ended: the reply parsed into *resp, or an error. */
 static assay_status read_reply(assay_run *run, run_job *job,
                                assay__transfer *t, assay__response **resp,
@@ -750,8 +782,8 @@ static assay_status read_reply(assay_run *run, run_job *job,
     assay__response_reset(&run->response);
     if (t->curl_code != CURLE_OK)
         return ASSAY_ERR_TRANSPORT;
-    return assay__openai_parse_chat(t->http_status, t->response_body.data,
-                                    t->response_body.len, &run->response, err);
+    return parse_body(job, t->http_status, t->response_body.data,
+                      t->response_body.len, &run->response, err);
 }
 
 /* `t` is NULL for a reply that came from the cache. */
@@ -920,10 +952,17 @@ static assay_status ask_grader(assay_run *run, run_job *job, size_t i,
                                        &contents[1], err);
     bool has_system = contents[0].len > 0;
     const char *roles[] = {"system", "user"};
-    if (st == ASSAY_OK)
+    bool embed = assay__check_embeds(check);
+    const assay__target *helper = embed ? run->suite->embedder
+                                        : run->suite->grader;
+    const run_target *rt = embed ? &run->embedder : &run->grader;
+    const char *texts[] = {contents[0].data, contents[1].data};
+    if (st == ASSAY_OK && embed)
+        st = assay__openai_embeddings_request(&body, helper->model, texts, 2);
+    else if (st == ASSAY_OK)
         st = assay__openai_chat_request(
-            &body, run->suite->grader->model, run->grader.params,
-            roles + !has_system, contents + !has_system, has_system ? 2 : 1);
+            &body, helper->model, rt->params, roles + !has_system,
+            contents + !has_system, has_system ? 2 : 1);
     run_job *gj = st == ASSAY_OK ? calloc(1, sizeof *gj) : NULL;
     if (st == ASSAY_OK && !gj)
         st = assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
@@ -935,13 +974,14 @@ static assay_status ask_grader(assay_run *run, run_job *job, size_t i,
                         .ttft_ms = NAN,
                         .due_ms = NAN,
                         .parent = job,
-                        .check = i};
+                        .check = i,
+                        .embed = embed};
         gj->body_len = body.len;
         gj->body = assay__buf_detach(&body, NULL);
-        gj->estimated_tokens = estimate_tokens(run->grader.params,
-                                               gj->body_len);
+        gj->estimated_tokens = estimate_tokens(rt->params, gj->body_len);
         if (run->cache)
-            st = assay__cache_key(run->grader.base_url, "/chat/completions",
+            st = assay__cache_key(rt->base_url,
+                                  embed ? "/embeddings" : "/chat/completions",
                                   gj->body, gj->body_len, gj->repeat,
                                   gj->key);
     }
@@ -992,9 +1032,12 @@ static void start_grading(assay_run *run, run_job *job,
         const assay__check *check = check_at(run, job, i);
         if (!assay__check_needs_grader(check))
             continue;
-        if (!run->suite->grader) {
-            grading_fail(g, assay__check_type(check), "it is model-graded: ",
-                         "give the suite a `grader:` target");
+        bool embed = assay__check_embeds(check);
+        if (!(embed ? run->suite->embedder : run->suite->grader)) {
+            grading_fail(g, assay__check_type(check),
+                         "it needs a model to judge with: ",
+                         embed ? "give the suite an `embedder:` target"
+                               : "give the suite a `grader:` target");
             continue;
         }
         run_job *gj;
@@ -1196,7 +1239,7 @@ static bool answer_from_cache(assay_run *run, run_job *job)
                                          &err);
         assay__openai_stream_release(&replay);
     } else {
-        st = assay__openai_parse_chat(200, body.data, body.len, resp, &err);
+        st = parse_body(job, 200, body.data, body.len, resp, &err);
     }
     assay__buf_release(&body);
     job->ttft_ms = ttft >= 0 ? ttft : NAN;
@@ -1265,14 +1308,58 @@ static double estimate_tokens(const cJSON *params, size_t body_len)
                                                           : 0);
 }
 
+/*
+ * The params of a case's requests: the case's own `params` field merged
+ * over the target's, or NULL (and *st OK) when the case has none. Whether
+ * to stream is the target's to say.
+ */
+static cJSON *case_params(const cJSON *target_params, const assay__case *c,
+                          assay_status *st)
+{
+    const cJSON *own = cJSON_GetObjectItemCaseSensitive(c->vars, "params");
+    *st = ASSAY_OK;
+    if (!own)
+        return NULL;
+    if (!cJSON_IsObject(own) ||
+        cJSON_GetObjectItemCaseSensitive(own, "stream") ||
+        cJSON_GetObjectItemCaseSensitive(own, "stream_options")) {
+        *st = ASSAY_ERR_DATASET;
+        return NULL;
+    }
+    cJSON *merged = cJSON_Duplicate(target_params, true);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, own)
+    {
+        cJSON *copy = merged ? cJSON_Duplicate(p, true) : NULL;
+        if (!copy) {
+            cJSON_Delete(merged);
+            *st = ASSAY_ERR_NOMEM;
+            return NULL;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(merged, p->string);
+        cJSON_AddItemToObject(merged, p->string, copy);
+    }
+    return merged;
+}
+
 /* A job for the (case, target, repeat) under the cursor. */
 static assay_status new_job(assay_run *run, run_job **out, assay_error *err)
 {
     const assay__target *target = &run->suite->targets[run->next_target];
     const run_target *rt = &run->targets[run->next_target];
-    run_job *job = calloc(1, sizeof *job);
-    if (!job)
+    assay_status st;
+    cJSON *own = case_params(rt->params, run->current, &st);
+    const cJSON *params = own ? own : rt->params;
+    if (st == ASSAY_ERR_DATASET)
+        return assay__error(err, st, NULL, 0, 0,
+                            "case '%s': 'params' must be a mapping of "
+                            "request parameters, without 'stream'",
+                            run->current->id);
+    run_job *job = st == ASSAY_OK ? calloc(1, sizeof *job) : NULL;
+    if (!job) {
+        cJSON_Delete(own);
         return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    }
     *job = (run_job){.c = assay__case_ref(run->current),
                      .target = run->next_target,
                      .prompt = run->next_prompt,
@@ -1283,14 +1370,12 @@ static assay_status new_job(assay_run *run, run_job **out, assay_error *err)
     assay__buf_init(&body, 0);
     const assay__rendered *msgs = &run->rendered[run->next_prompt];
     bool completions = target->conn.endpoint == ASSAY__ENDPOINT_COMPLETIONS;
-    assay_status st =
-        completions
-            ? assay__openai_completion_request(&body, target->model,
-                                               rt->params, msgs->contents,
-                                               msgs->n)
-            : assay__openai_chat_request(&body, target->model, rt->params,
-                                         msgs->roles, msgs->contents,
-                                         msgs->n);
+    st = completions
+             ? assay__openai_completion_request(&body, target->model, params,
+                                                msgs->contents, msgs->n)
+             : assay__openai_chat_request(&body, target->model, params,
+                                          msgs->roles, msgs->contents,
+                                          msgs->n);
     job->body_len = body.len;
     job->body = assay__buf_detach(&body, NULL);
     if (st == ASSAY_OK && !job->body)
@@ -1302,12 +1387,14 @@ static assay_status new_job(assay_run *run, run_job **out, assay_error *err)
                               job->body,
                               job->body_len, job->repeat, job->key);
     if (st != ASSAY_OK) {
+        cJSON_Delete(own);
         job_free(job);
         return assay__error(err, st, NULL, 0, 0,
                             "cannot build the request of case '%s': %s",
                             run->current->id, assay_strerror(st));
     }
-    job->estimated_tokens = estimate_tokens(rt->params, job->body_len);
+    job->estimated_tokens = estimate_tokens(params, job->body_len);
+    cJSON_Delete(own);
     *out = job;
     return ASSAY_OK;
 }

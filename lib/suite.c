@@ -33,7 +33,7 @@
 static const char *const top_level_keys[] = {
     "name", "description", "targets", "prompt", "prompts", "dataset",
     "cases", "checks", "defaults", "fewshot", "repeat", "case_threshold",
-    "grader", "gates", NULL,
+    "grader", "embedder", "gates", NULL,
 };
 /* And the connection keys of target.c. */
 static const char *const target_keys[] = {
@@ -1103,9 +1103,10 @@ static assay_status load_fewshot(loader *l, const cJSON *root)
     st = compile_shot_template(l, fs, "user", &user);
     if (st == ASSAY_OK)
         st = compile_shot_template(l, fs, "assistant", &assistant);
+    /* A prompt taken from the case keeps them in its message list too:
+       prompt.c puts them among the case's messages. */
     for (size_t i = 0; st == ASSAY_OK && i < s->n_prompts; i++)
-        if (!s->prompts[i].from_case)
-            st = insert_shots(l, &s->prompts[i], user, assistant);
+        st = insert_shots(l, &s->prompts[i], user, assistant);
     assay__template_free(user);
     assay__template_free(assistant);
     return st;
@@ -1208,25 +1209,41 @@ static const cJSON *target_node(const cJSON *root, const char *name)
     return NULL;
 }
 
+/* A suite check that needs the grader (embeds false) or the embedder. */
+static const assay__check *check_needing(const assay_suite *s, bool embeds)
+{
+    for (size_t i = 0; i < s->n_checks; i++)
+        if (assay__check_needs_grader(s->checks[i]) &&
+            assay__check_embeds(s->checks[i]) == embeds)
+            return s->checks[i];
+    return NULL;
+}
+
 /*
- * `grader:` — the model that judges model-graded checks: a target of its
- * own ({model: ..., base_url: ...}) or the name of one of the targets.
- * Required when a check needs it.
+ * `grader:` — the model that judges model-graded checks — and `embedder:`
+ * — the embedding model of similarity checks: each a target of its own
+ * ({model: ..., base_url: ...}) or the name of one of the targets, and
+ * required when a check needs it.
  */
-static assay_status load_grader(loader *l, const cJSON *root)
+static assay_status load_helper_model(loader *l, const cJSON *root,
+                                      bool embedder, assay__target **out)
 {
     assay_suite *s = l->s;
-    const cJSON *node = cJSON_GetObjectItemCaseSensitive(root, "grader");
+    const char *key = embedder ? "embedder" : "grader";
+    const cJSON *node = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!node) {
-        for (size_t i = 0; i < s->n_checks; i++)
-            if (assay__check_needs_grader(s->checks[i]))
-                return assay__doc_error(
-                    s->doc, cJSON_GetObjectItemCaseSensitive(root, "checks"),
-                    false, l->err, ASSAY_ERR_SUITE,
-                    "check '%s' is model-graded: give the suite a grader, "
-                    "e.g. `grader: {model: gpt-4o-mini}`",
-                    assay__check_type(s->checks[i]));
-        return ASSAY_OK;
+        const assay__check *c = check_needing(s, embedder);
+        if (!c)
+            return ASSAY_OK;
+        return assay__doc_error(
+            s->doc, cJSON_GetObjectItemCaseSensitive(root, "checks"), false,
+            l->err, ASSAY_ERR_SUITE,
+            embedder ? "check '%s' compares embeddings: give the suite an "
+                       "embedder, e.g. `embedder: {model: "
+                       "text-embedding-3-small}`"
+                     : "check '%s' is model-graded: give the suite a "
+                       "grader, e.g. `grader: {model: gpt-4o-mini}`",
+            assay__check_type(c));
     }
     if (cJSON_IsString(node)) {
         const cJSON *named = target_node(root, node->valuestring);
@@ -1237,10 +1254,13 @@ static assay_status load_grader(loader *l, const cJSON *root)
                                     node->valuestring);
         node = named;
     }
-    s->grader = calloc(1, sizeof *s->grader);
-    if (!s->grader)
+    *out = calloc(1, sizeof **out);
+    if (!*out)
         return oom(l->err);
-    return load_target(l, node, NULL, s->grader);
+    assay_status st = load_target(l, node, NULL, *out);
+    if (embedder)
+        (*out)->conn.endpoint = ASSAY__ENDPOINT_EMBEDDINGS;
+    return st;
 }
 
 static assay_status load_root(loader *l)
@@ -1271,7 +1291,9 @@ static assay_status load_root(loader *l)
     if (st == ASSAY_OK)
         st = load_checks(l, root, defaults);
     if (st == ASSAY_OK)
-        st = load_grader(l, root);
+        st = load_helper_model(l, root, false, &s->grader);
+    if (st == ASSAY_OK)
+        st = load_helper_model(l, root, true, &s->embedder);
     if (st == ASSAY_OK)
         st = load_repeat(s, root, l->err);
     if (st == ASSAY_OK)
@@ -1338,6 +1360,9 @@ void assay_suite_free(assay_suite *s)
     if (s->grader)
         target_release(s->grader);
     free(s->grader);
+    if (s->embedder)
+        target_release(s->embedder);
+    free(s->embedder);
     for (size_t i = 0; i < s->n_prompts; i++)
         prompt_release(&s->prompts[i]);
     free(s->prompts);

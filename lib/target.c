@@ -224,8 +224,9 @@ assay_status assay__connection_load(const assay__doc *doc,
 assay_status assay__connection_url(const assay__connection *c,
                                    const char *base_url, assay__buf *out)
 {
-    const char *path = c->endpoint == ASSAY__ENDPOINT_COMPLETIONS
-                           ? "completions"
+    const char *path = c->endpoint == ASSAY__ENDPOINT_COMPLETIONS ? "completions"
+                       : c->endpoint == ASSAY__ENDPOINT_EMBEDDINGS
+                           ? "embeddings"
                            : "chat/completions";
     if (c->azure_deployment)
         return assay__buf_printf(out,

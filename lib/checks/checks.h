@@ -155,6 +155,10 @@ typedef struct assay__check_family {
     assay_status (*ask)(void *state, const assay__check_input *in,
                         assay__buf *system, assay__buf *user,
                         assay_error *err);
+    /* With `ask`: the two texts ask() gives are embedded by the suite's
+       embedder instead of being sent to the grader, and run() gets the
+       /embeddings reply. */
+    bool embeds;
 } assay__check_family;
 
 /*
@@ -411,5 +415,7 @@ extern const assay__check_family assay__checks_answer_relevance;
 extern const assay__check_family assay__checks_context_faithfulness;
 extern const assay__check_family assay__checks_context_recall;
 extern const assay__check_family assay__checks_context_relevance;
+/* checks/similar.c */
+extern const assay__check_family assay__checks_similar;
 
 #endif /* ASSAY_CHECKS_H */

@@ -45,6 +45,23 @@ expect_eq "unreadable grades are errors" '["check"]' \
 expect_match "and say why" "grader's reply is not a JSON object with a score" \
     "$(jq_of "$SCRATCH/nonsense.jsonl" '[.[] | select(.type == "result")][0].error.message')"
 
+# similar: embeddings from the embedder, one request per answer.
+stop_server
+start_server --answers "$DIR/answers.jsonl" --log "$SCRATCH/embed.jsonl" \
+    --embedding-dim 256
+export OPENAI_BASE_URL=$BASE_URL
+run_assay run "$DIR/similar.yaml" --no-cache -o "$SCRATCH/similar.jsonl"
+expect_eq "similar: verdicts" '[["es",false],["fr",true]]' \
+    "$(jq_of "$SCRATCH/similar.jsonl" '[.[] | select(.type == "result") | [.case, .pass]] | sort')"
+expect_eq "similar: the same text has cosine 1" 1 \
+    "$(jq_of "$SCRATCH/similar.jsonl" '[.[] | select(.case == "fr")][0].checks[0].score')"
+expect_eq "similar: both texts in one embeddings request" '[["Paris.","Paris."]]' \
+    "$(jq_of "$SCRATCH/embed.jsonl" '[.[] | select(.path == "/v1/embeddings") | .body.input] | map(select(.[0] == "Paris."))')"
+grep -v '^embedder:' "$DIR/similar.yaml" >"$SCRATCH/no-embedder.yaml"
+run_assay validate "$SCRATCH/no-embedder.yaml"
+expect_eq "no embedder, no run" 2 "$CODE"
+expect_match "says what to add" "check 'similar' compares embeddings: give the suite an embedder" "$ERR"
+
 grep -v '^grader:' "$DIR/suite.yaml" >"$SCRATCH/no-grader.yaml"
 run_assay validate "$SCRATCH/no-grader.yaml"
 expect_eq "no grader, no run" 2 "$CODE"
