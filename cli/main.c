@@ -19,8 +19,10 @@ static const struct {
     {"report", cmd_report, "print the summary of a run record"},
     {"compare", cmd_compare, "compare two run records, case by case"},
     {"validate", cmd_validate, "check a suite file without sending anything"},
+    {"merge", cmd_merge, "join the records of a sharded run into one"},
     {"cache", cmd_cache, "show or clear the response cache"},
     {"models", cmd_models, "list the models a target's endpoint serves"},
+    {"rescore", cmd_rescore, "score an earlier run's answers with a suite's checks"},
     {"version", cmd_version, "print the version"},
 };
 
@@ -36,7 +38,7 @@ static void usage(FILE *out)
             "  0  the run completed and every gate holds\n"
             "  1  the run completed and a gate failed\n"
             "  2  bad arguments, or a bad suite or dataset\n"
-            "  3  the run could not be completed\n");
+            "  3  the run could not be completed, or was interrupted\n");
 }
 
 void cli_error(const char *fmt, ...)
@@ -90,6 +92,12 @@ int cli_exit_for_input(assay_status status)
 
 int cli_print_record(const char *record_path, FILE *out)
 {
+    return cli_print_record_as(record_path, out, ASSAY_FORMAT_TEXT);
+}
+
+int cli_print_record_as(const char *record_path, FILE *out,
+                        assay_format format)
+{
     assay_summary *summary;
     assay_error err;
     assay_status st = assay_summary_load(record_path, &summary, &err);
@@ -98,7 +106,7 @@ int cli_print_record(const char *record_path, FILE *out)
         return cli_exit_for_input(st);
     }
     if (out)
-        st = assay_summary_write(summary, ASSAY_FORMAT_TEXT, out, &err);
+        st = assay_summary_write(summary, format, out, &err);
     int code = !assay_summary_completed(summary) ? EXIT_INCOMPLETE
                : assay_summary_passed(summary)    ? EXIT_GATES_HOLD
                                                   : EXIT_GATE_FAILED;

@@ -64,7 +64,8 @@ extern "C" {
     X(ERR_TRANSPORT, -12, "connection error")                             \
     X(ERR_TIMEOUT, -13, "timed out")                                      \
     X(ERR_RECORD, -14, "invalid run record")                              \
-    X(ERR_STATE, -15, "call not allowed in this state")
+    X(ERR_STATE, -15, "call not allowed in this state")                  \
+    X(ERR_INTERRUPTED, -16, "interrupted")
 
 typedef enum assay_status {
 #define ASSAY__STATUS_ENUM(name, value, text) ASSAY_##name = (value),
@@ -234,6 +235,11 @@ typedef struct assay_progress {
     long failed;
     long errors;
     long retries; /* attempts that failed and were tried again */
+    long resumed; /* results read back from a resumed record (in done) */
+    long long prompt_tokens; /* the usage reported so far */
+    long long completion_tokens;
+    double cost; /* US dollars so far at list prices (assay_run_set_max_cost
+                    says which); 0 while no model has a known price */
 } assay_progress;
 
 /* Called after each result is recorded, on the thread running the run. */
@@ -277,6 +283,14 @@ ASSAY_API assay_status assay_run_set_deadline_ms(assay_run *run, long ms);
    a larger one is an error result that says so. */
 ASSAY_API assay_status assay_run_set_max_response_bytes(assay_run *run,
                                                         size_t bytes);
+/*
+ * Rescoring: every target's answers come from the run record at `path`
+ * (an earlier run of the same cases) instead of from the targets; nothing
+ * is sent. A (case, target, prompt, repeat) the record lacks is an error
+ * result; one that was an error stays an error. NULL: off.
+ */
+ASSAY_API assay_status assay_run_set_answers_from(assay_run *run,
+                                                  const char *path);
 /* Whole-request timeout in milliseconds, at least 1. */
 ASSAY_API assay_status assay_run_set_timeout_ms(assay_run *run, long ms);
 /*
@@ -498,14 +512,66 @@ ASSAY_API assay_status assay_summary_set_gate(assay_summary *summary,
 
 /* ---------------------------------------------------------------- reports */
 
+/*
+ * Report formats. Values are only ever appended. docs/reports.md tells what
+ * each holds; JSON's schema is docs/report-schema.json.
+ */
 typedef enum assay_format {
-    ASSAY_FORMAT_TEXT = 0 /* the aligned table a terminal shows */
+    ASSAY_FORMAT_TEXT = 0, /* the aligned table a terminal shows */
+    ASSAY_FORMAT_JSON,     /* summary and comparison as one JSON document */
+    ASSAY_FORMAT_JUNIT,    /* JUnit XML, one test case per result */
+    ASSAY_FORMAT_MARKDOWN, /* for pull requests and CI job summaries */
+    ASSAY_FORMAT_HTML,     /* one self-contained page: charts and cases */
+    ASSAY_FORMAT_CSV,      /* RFC 4180, one row per result */
+    ASSAY_FORMAT_TEXT_COLOR /* TEXT with ANSI colours: the caller decides
+                               (a terminal, no NO_COLOR), never the library */
 } assay_format;
 
-/* Writes the summary in a format to `out`. */
+/*
+ * The format named "text", "json", "junit", "markdown" (or "md"), "html",
+ * "csv" or "text-color". ASSAY_ERR_INVALID, listing the names, otherwise.
+ */
+ASSAY_API assay_status assay_format_parse(const char *name, assay_format *out,
+                                          assay_error *err);
+/* The name of a format ("json"), or NULL for a value that is none. */
+ASSAY_API const char *assay_format_name(assay_format format);
+
+/*
+ * Writes the summary in a format to `out`: TEXT, TEXT_COLOR, JSON and
+ * MARKDOWN. The per-result formats (JUNIT, HTML, CSV) need the run record:
+ * assay_report_write.
+ */
 ASSAY_API assay_status assay_summary_write(const assay_summary *summary,
                                            assay_format format, FILE *out,
                                            assay_error *err);
+
+/*
+ * A report of one run record, in any format: its summary, recomputed from
+ * the result lines, optionally a comparison, and, for the per-result
+ * formats, the result lines themselves, streamed from the file again at
+ * each write so that memory does not grow with the record. The record must
+ * stay in place until the report is freed.
+ */
+typedef struct assay_report assay_report;
+typedef struct assay_compare assay_compare;
+
+ASSAY_API assay_status assay_report_open(const char *record_path,
+                                         assay_report **out,
+                                         assay_error *err);
+ASSAY_API void assay_report_free(assay_report *report);
+/* The record's summary, borrowed until the report is freed. */
+ASSAY_API const assay_summary *assay_report_summary(const assay_report *report);
+/*
+ * Adds a comparison to the report (NULL removes it): the candidate is
+ * normally this record, against a baseline (assay_compare_load). Borrowed:
+ * it must outlive the report's writes.
+ */
+ASSAY_API void assay_report_set_compare(assay_report *report,
+                                        const assay_compare *cmp);
+/* Writes the report in `format` to `out`. */
+ASSAY_API assay_status assay_report_write(const assay_report *report,
+                                          assay_format format, FILE *out,
+                                          assay_error *err);
 
 /* ---------------------------------------------------------------- compare */
 
@@ -525,8 +591,6 @@ ASSAY_API assay_status assay_summary_write(const assay_summary *summary,
  * summaries. The regression gate comes from the candidate's `gates:
  * regression` (the defaults are max_drop 0.02 and alpha 0.05).
  */
-typedef struct assay_compare assay_compare;
-
 /* Reads and pairs two records. ASSAY_ERR_RECORD when they share no group
    or a record holds a (case, prompt, repeat) twice. */
 ASSAY_API assay_status assay_compare_load(const char *base_path,
@@ -662,6 +726,168 @@ ASSAY_API bool assay_compare_passed(const assay_compare *cmp);
 ASSAY_API assay_status assay_compare_write(const assay_compare *cmp,
                                            assay_format format, FILE *out,
                                            assay_error *err);
+
+/* ---------------------------------------------------------------- steering */
+
+/*
+ * What a program does to a run beyond its configuration: narrow the suite,
+ * run one shard, stop it, resume it, cap what it spends, watch each result
+ * and estimate it without sending anything; and merge shard records.
+ */
+
+/*
+ * Keeps only the targets (or prompt variants) named, in the suite's own
+ * order; `names` holds `n` names. ASSAY_ERR_INVALID names one the suite
+ * does not have. The suite's config_hash changes with it, so records of a
+ * narrowed suite are not resumed or merged with others. Call before
+ * creating runs.
+ */
+ASSAY_API assay_status assay_suite_keep_targets(assay_suite *suite,
+                                                const char *const *names,
+                                                size_t n, assay_error *err);
+ASSAY_API assay_status assay_suite_keep_prompts(assay_suite *suite,
+                                                const char *const *names,
+                                                size_t n, assay_error *err);
+/* Overrides the suite's `repeat` (1 to 100000); the hash changes too. */
+ASSAY_API assay_status assay_suite_set_repeat(assay_suite *suite, int repeat,
+                                              assay_error *err);
+
+/*
+ * Runs shard `index` of `count` (0 <= index < count <= 1000000): the
+ * cases whose id hashes there (SHA-256 of the id, modulo count), taken
+ * after the filters, sample and limit, so the shards of a selection split
+ * exactly the cases the unsharded run takes and stay stable when the
+ * dataset grows. count 1 is no sharding. The record's header says
+ * "shard": {"index", "count"}; assay_merge joins the records.
+ */
+ASSAY_API assay_status assay_run_set_shard(assay_run *run, long index,
+                                           long count);
+
+/*
+ * Continues the interrupted run whose record is at `path`, which also
+ * becomes the run's record. When the run starts, a last line cut short (a
+ * crash during a write) is cut off the file, and so is a closing summary
+ * line; the header must be of the same configuration (config_hash, filters,
+ * sample, limit and shard), else ASSAY_ERR_RECORD says what differs. Every
+ * (case, target, prompt, repeat) the record holds is finished and is not
+ * sent again; the new results are appended, and the summary covers all.
+ * A record with no complete line is started anew.
+ */
+ASSAY_API assay_status assay_run_set_resume(assay_run *run, const char *path);
+
+/*
+ * Stops a running run; safe to call from a signal handler (it only bumps a
+ * counter) or another thread. The first call stops sending: the requests
+ * in flight finish and are recorded. The second abandons them (they are
+ * not recorded, and a resume sends them again). Either way the run writes
+ * its summary line with "interrupted": true and assay_run_execute returns
+ * ASSAY_ERR_INTERRUPTED with "interrupted: N of M done" in the message.
+ * It takes effect within a second.
+ */
+ASSAY_API void assay_run_cancel(assay_run *run);
+
+/*
+ * Stops sending, like assay_run_cancel, before the estimated spend would
+ * pass `usd`: what the results so far cost (their reported usage at the
+ * list prices of the `cost` check, for the model the reply names, else the
+ * target's), plus an estimate for each request in flight and for the next
+ * one (its body's bytes / 4 as prompt tokens, and the target's max_tokens,
+ * else the longest completion seen so far and at least 256, as completion
+ * tokens). Results of a resumed record count; cached replies cost nothing.
+ * NaN removes the limit. ASSAY_ERR_INVALID when a target's model has no
+ * known price (err names it) or usd is negative.
+ */
+ASSAY_API assay_status assay_run_set_max_cost(assay_run *run, double usd,
+                                              assay_error *err);
+
+/* One result as it is recorded, borrowed for the time of a result hook. */
+typedef struct assay_result assay_result;
+typedef void (*assay_result_fn)(const assay_result *result, void *user_data);
+
+/* Called after each result is recorded, before the progress callback, on
+   the thread running the run. */
+ASSAY_API void assay_run_set_result_hook(assay_run *run, assay_result_fn fn,
+                                         void *user_data);
+ASSAY_API const char *assay_result_case(const assay_result *result);
+ASSAY_API const char *assay_result_target(const assay_result *result);
+ASSAY_API const char *assay_result_prompt(const assay_result *result);
+ASSAY_API int assay_result_repeat(const assay_result *result);
+/* PASS, FAIL, or ERROR when no verdict could be given. */
+ASSAY_API assay_outcome assay_result_outcome(const assay_result *result);
+/* What went wrong when the outcome is ERROR ("http 500: ..."), else NULL. */
+ASSAY_API const char *assay_result_error(const assay_result *result);
+/* The checks that scored the answer (none for an error). */
+ASSAY_API size_t assay_result_check_count(const assay_result *result);
+ASSAY_API const char *assay_result_check_type(const assay_result *result,
+                                              size_t index);
+ASSAY_API bool assay_result_check_passed(const assay_result *result,
+                                         size_t index);
+ASSAY_API const char *assay_result_check_reason(const assay_result *result,
+                                                size_t index);
+
+/* What a run would send, from assay_run_dry. */
+typedef struct assay_dry_run {
+    long cases;             /* selected, after filters, sample, limit, shard */
+    long skipped;           /* bad dataset records skipped */
+    long requests;          /* to send: cases x targets x prompts x repeat,
+                               less what a resumed record holds */
+    long requests_total;    /* the same, with what the record holds */
+    double prompt_tokens;   /* estimated: request bytes / 4 */
+    double completion_tokens; /* at most: the targets' max_tokens */
+    long unbounded;         /* requests to targets without max_tokens */
+    double cost;            /* US dollars at list prices, priced models */
+    long unpriced;          /* requests to models with no known price */
+} assay_dry_run;
+
+/* One message of a rendered prompt: `index` counts from 0 per prompt. */
+typedef void (*assay_render_fn)(const char *case_id, const char *prompt,
+                                size_t index, const char *role,
+                                const char *content, void *user_data);
+
+/*
+ * Walks what the run would do without sending anything or writing any
+ * file: reads the selected cases, renders every prompt, hands the messages
+ * of the first `show` cases to `fn` (may be NULL), and estimates tokens
+ * and cost into *out. Bad records are counted, not reported, when the run
+ * skips them. With a resume set, the record is read (not repaired) and
+ * what it holds is left out of `requests`.
+ */
+ASSAY_API assay_status assay_run_dry(assay_run *run, size_t show,
+                                     assay_render_fn fn, void *user_data,
+                                     assay_dry_run *out, assay_error *err);
+/*
+ * Only counts the requests of the selected cases (what a resumed record
+ * holds included), reading the dataset without rendering; the count then
+ * becomes the run's progress total. Silent about bad records.
+ */
+ASSAY_API assay_status assay_run_count_requests(assay_run *run, long *out,
+                                                assay_error *err);
+
+/* What assay_merge did. */
+typedef struct assay_merge_info {
+    long count;      /* N, the shards the run was split into */
+    long merged;     /* shard records merged */
+    long missing;    /* shards not given (only with allow_partial) */
+    long unfinished; /* merged shards without a complete summary line
+                        (only with allow_partial) */
+    long results;    /* result lines written */
+} assay_merge_info;
+
+/*
+ * Joins the records of the shards of one run (assay_run_set_shard) into
+ * one record at `out_path`: the header of the first, without its shard,
+ * every result line as it was, and a summary line recomputed from them,
+ * so its statistics are those of the unsharded run. Refused with
+ * ASSAY_ERR_RECORD: records of different suites or configurations
+ * (config_hash, filters, sample, limit, shard count), a record that is not
+ * a shard, two records of one shard, a result found twice; and, unless
+ * `allow_partial`, missing shards or a shard that did not finish (err
+ * names them). The output is written beside itself and renamed into place,
+ * and may not be one of the inputs.
+ */
+ASSAY_API assay_status assay_merge(const char *const *paths, size_t n,
+                                   const char *out_path, bool allow_partial,
+                                   assay_merge_info *info, assay_error *err);
 
 /* ---------------------------------------------------------------- cache */
 

@@ -427,6 +427,31 @@ long assay__slotmap_get(const assay__slotmap *m, uint32_t a, uint32_t b,
                         uint32_t c);
 
 
+/* ------------------------------------------------------------ rescore.c */
+
+/* One answer of an earlier run, as its result line gave it. */
+typedef struct assay__recorded {
+    char *output;        /* NULL when the line had none */
+    char *finish_reason; /* NULL when unknown */
+    char *error;         /* the error's message when it was an error */
+    double latency_ms;   /* < 0 when unknown */
+    long prompt_tokens;  /* -1 when unknown */
+    long completion_tokens;
+} assay__recorded;
+
+typedef struct assay__answers assay__answers;
+
+/* Reads every result line of a run record (a line cut short by a crash
+   at the end is skipped). */
+assay_status assay__answers_load(const char *record_path,
+                                 assay__answers **out, assay_error *err);
+void assay__answers_free(assay__answers *a);
+/* The answer of (case, target, prompt, repeat), or NULL. */
+const assay__recorded *assay__answers_find(const assay__answers *a,
+                                           const char *case_id,
+                                           const char *target,
+                                           const char *prompt, int repeat);
+
 /* ------------------------------------------------------------ csv.c */
 
 /*

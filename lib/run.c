@@ -127,6 +127,9 @@ struct assay_run {
     char *cache_path;
     assay_cache_mode cache_mode;
     assay__cache *cache; /* only while executing */
+
+    char *answers_path;       /* rescoring: answers from this record */
+    assay__answers *answers; /* only while executing */
 };
 
 assay_status assay_run_new(const assay_suite *suite, assay_run **out,
@@ -180,6 +183,7 @@ void assay_run_free(assay_run *run)
     if (!run)
         return;
     free(run->cache_path);
+    free(run->answers_path);
     free_targets(run);
     assay_summary_free(run->summary);
     free(run->record_path);
@@ -236,6 +240,16 @@ assay_status assay_run_set_cache(assay_run *run, const char *path,
     free(run->cache_path);
     run->cache_path = copy;
     run->cache_mode = mode;
+    return ASSAY_OK;
+}
+
+assay_status assay_run_set_answers_from(assay_run *run, const char *path)
+{
+    char *copy = NULL;
+    if (path && !(copy = strdup(path)))
+        return ASSAY_ERR_NOMEM;
+    free(run->answers_path);
+    run->answers_path = copy;
     return ASSAY_OK;
 }
 
@@ -476,7 +490,10 @@ static assay_status setup(assay_run *run, assay_error *err)
                                             &run->journal, err);
         free(urls);
     }
-    if (st == ASSAY_OK && run->cache_mode != ASSAY_CACHE_OFF)
+    if (st == ASSAY_OK && run->answers_path)
+        st = assay__answers_load(run->answers_path, &run->answers, err);
+    if (st == ASSAY_OK && run->cache_mode != ASSAY_CACHE_OFF &&
+        !run->answers_path)
         st = assay__cache_open(run->cache_path,
                                run->cache_mode == ASSAY_CACHE_READ,
                                &run->cache, err);
@@ -1139,20 +1156,54 @@ static assay_status local_answer(const assay_run *run, const run_job *job,
     return st;
 }
 
-/* Answers a job of an output or echo target at once, without a request. */
+/* The answer an earlier run recorded for the job (rescoring). */
+static assay_status recorded_answer(const assay_run *run, const run_job *job,
+                                    assay__response *resp, double *latency,
+                                    assay_error *err)
+{
+    const char *target = run->suite->targets[job->target].name;
+    const char *prompt = run->suite->prompts[job->prompt].name;
+    const assay__recorded *r = assay__answers_find(
+        run->answers, job->c->id, target, prompt, job->repeat);
+    if (!r)
+        return assay__error(err, ASSAY_ERR_RESPONSE, NULL, 0, 0,
+                            "%s has no answer for case '%s', target '%s', "
+                            "prompt '%s', repeat %d",
+                            run->answers_path, job->c->id, target, prompt,
+                            job->repeat);
+    if (r->error)
+        return assay__error(err, ASSAY_ERR_RESPONSE, NULL, 0, 0,
+                            "the recorded result was an error: %s", r->error);
+    *latency = r->latency_ms;
+    resp->prompt_tokens = r->prompt_tokens;
+    resp->completion_tokens = r->completion_tokens;
+    if (r->finish_reason)
+        snprintf(resp->finish_reason, sizeof resp->finish_reason, "%s",
+                 r->finish_reason);
+    return r->output ? assay__buf_puts(&resp->content, r->output) : ASSAY_OK;
+}
+
+/*
+ * Answers a job at once, without a request: an output or echo target, or
+ * any target when rescoring an earlier record.
+ */
 static bool answer_locally(assay_run *run, run_job *job)
 {
     const assay__target *target = &run->suite->targets[job->target];
-    if (job->parent || (!target->echo && !target->output_field))
+    if (job->parent || (!target->echo && !target->output_field &&
+                        !run->answers))
         return false;
     assay__response *resp = &run->response;
     assay__response_reset(resp);
     assay_error err;
     assay_error_clear(&err);
-    assay_status st = local_answer(run, job, &resp->content, &err);
-    if (st == ASSAY_OK)
+    double latency = 0;
+    assay_status st =
+        run->answers ? recorded_answer(run, job, resp, &latency, &err)
+                     : local_answer(run, job, &resp->content, &err);
+    if (st == ASSAY_OK && !resp->finish_reason[0])
         snprintf(resp->finish_reason, sizeof resp->finish_reason, "stop");
-    complete_job(run, job, NULL, st, resp, &err, 0, false);
+    complete_job(run, job, NULL, st, resp, &err, latency, false);
     return true;
 }
 
@@ -1641,6 +1692,8 @@ static assay_status finish(assay_run *run, assay_error *err)
 
 static void teardown(assay_run *run)
 {
+    assay__answers_free(run->answers);
+    run->answers = NULL;
     assay__cache_close(run->cache);
     run->cache = NULL;
     while (run->n_waiting)
