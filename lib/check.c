@@ -84,6 +84,7 @@ static const assay__check_family *const registry[] = {
     &assay__checks_context_recall,
     &assay__checks_context_relevance,
     &assay__checks_similar,
+    &assay__checks_exec,
 };
 /* clang-format on */
 

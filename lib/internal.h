@@ -8,8 +8,8 @@
 #include "assay.h"
 
 #include <cjson/cJSON.h>
-#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -779,6 +779,7 @@ struct assay_suite {
     assay__target *embedder; /* for similarity checks; NULL: none */
     int repeat;
     double case_threshold; /* NaN: a case passes when all checks pass */
+    bool allow_exec;       /* `exec` checks may run programs */
     assay__gates gates;
     char config_hash[65]; /* SHA-256 of the suite as loaded, in hex */
 };
@@ -1514,7 +1515,7 @@ typedef struct assay__control {
     const assay_suite *suite;
     assay__select *select;    /* the run's: the shard goes there */
     assay_progress *progress; /* the run's: tokens and cost are added */
-    volatile sig_atomic_t cancels; /* assay_run_cancel: signal handlers */
+    atomic_int cancels; /* assay_run_cancel: signal handlers, threads */
     int cancels_seen;
     char *resume_path;
     assay__resume *resume;   /* while executing */

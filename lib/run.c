@@ -574,6 +574,13 @@ static assay_status score(assay_run *run, const run_job *job,
         const assay__check *check = i < s->n_checks
                                         ? s->checks[i]
                                         : job->c->checks[i - s->n_checks];
+        const char *type = assay__check_type(check);
+        if (!s->allow_exec &&
+            (!strcmp(type, "exec") || !strcmp(type, "not-exec")))
+            return assay__error(check_err, ASSAY_ERR_CHECK, NULL, 0, 0,
+                                "case '%s' has an 'exec' check, and the "
+                                "suite does not allow them (allow_exec)",
+                                job->c->id);
         assay__buf_reset(&run->verdict.reason);
         ctx.grader_reply = g && i < g->n_checks ? g->replies[i] : NULL;
         ctx.grader_reply_len = g && i < g->n_checks ? g->reply_lens[i] : 0;

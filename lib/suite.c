@@ -33,7 +33,7 @@
 static const char *const top_level_keys[] = {
     "name", "description", "targets", "prompt", "prompts", "dataset",
     "cases", "checks", "defaults", "fewshot", "repeat", "case_threshold",
-    "grader", "embedder", "gates", NULL,
+    "grader", "embedder", "allow_exec", "gates", NULL,
 };
 /* And the connection keys of target.c. */
 static const char *const target_keys[] = {
@@ -1209,6 +1209,29 @@ static const cJSON *target_node(const cJSON *root, const char *name)
     return NULL;
 }
 
+/*
+ * `allow_exec: true` lets `exec` checks run programs; without it a suite
+ * (or a dataset it reads) cannot make assay run anything.
+ */
+static assay_status load_allow_exec(assay_suite *s, const cJSON *root,
+                                    assay_error *err)
+{
+    const cJSON *allow = cJSON_GetObjectItemCaseSensitive(root, "allow_exec");
+    if (allow && !cJSON_IsBool(allow))
+        return assay__doc_error(s->doc, allow, false, err, ASSAY_ERR_SUITE,
+                                "'allow_exec' is true or false");
+    s->allow_exec = cJSON_IsTrue(allow);
+    for (size_t i = 0; i < s->n_checks && !s->allow_exec; i++)
+        if (!strcmp(assay__check_type(s->checks[i]), "exec") ||
+            !strcmp(assay__check_type(s->checks[i]), "not-exec"))
+            return assay__doc_error(
+                s->doc, cJSON_GetObjectItemCaseSensitive(root, "checks"),
+                false, err, ASSAY_ERR_SUITE,
+                "an 'exec' check runs a program: allow it with "
+                "`allow_exec: true`");
+    return ASSAY_OK;
+}
+
 /* A suite check that needs the grader (embeds false) or the embedder. */
 static const assay__check *check_needing(const assay_suite *s, bool embeds)
 {
@@ -1290,6 +1313,8 @@ static assay_status load_root(loader *l)
         st = load_cases(l, root);
     if (st == ASSAY_OK)
         st = load_checks(l, root, defaults);
+    if (st == ASSAY_OK)
+        st = load_allow_exec(s, root, l->err);
     if (st == ASSAY_OK)
         st = load_helper_model(l, root, false, &s->grader);
     if (st == ASSAY_OK)

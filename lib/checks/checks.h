@@ -415,6 +415,8 @@ extern const assay__check_family assay__checks_answer_relevance;
 extern const assay__check_family assay__checks_context_faithfulness;
 extern const assay__check_family assay__checks_context_recall;
 extern const assay__check_family assay__checks_context_relevance;
+/* checks/exec.c */
+extern const assay__check_family assay__checks_exec;
 /* checks/similar.c */
 extern const assay__check_family assay__checks_similar;
 

@@ -20,4 +20,20 @@ expect_eq "a missing field is an error result" \
     '"the case has no field '"'"'reply'"'"' to answer with"' \
     "$(jq_of "$SCRATCH/missing.jsonl" '[.[] | select(.target == "recorded")][0].error.message')"
 
+# exec checks: exit status, a JSON verdict, a timeout, and the opt-in.
+run_assay run "$CASES/exec.yaml" --no-cache -o "$SCRATCH/exec.jsonl"
+expect_eq "exec verdicts" '[["a",[true,true]],["b",[false,false]]]' \
+    "$(jq_of "$SCRATCH/exec.jsonl" '[.[] | select(.type == "result") | [.case, (.checks | map(.pass))]] | sort')"
+expect_match "exit status reason" "exit status 1" \
+    "$(jq_of "$SCRATCH/exec.jsonl" '[.[] | select(.case == "b")][0].checks[0].reason')"
+expect_match "a JSON verdict's reason" "read 14 bytes" \
+    "$(jq_of "$SCRATCH/exec.jsonl" '[.[] | select(.case == "a")][0].checks[1].reason')"
+run_assay run "$CASES/exec_slow.yaml" --no-cache -o "$SCRATCH/slow.jsonl"
+expect_match "a program past its timeout is stopped" "'sleep' ran past 200 ms" \
+    "$(jq_of "$SCRATCH/slow.jsonl" '[.[] | select(.type == "result")][0].error.message')"
+grep -v '^allow_exec' "$CASES/exec.yaml" >"$SCRATCH/no-exec.yaml"
+run_assay validate "$SCRATCH/no-exec.yaml"
+expect_eq "exec is off unless allowed" 2 "$CODE"
+expect_match "and says how" "allow it with .allow_exec: true." "$ERR"
+
 finish

@@ -494,9 +494,11 @@ static void test_unknown_type(void **state)
     assay__doc *doc;
     assay__check *c;
     assay_error err;
-    assert_int_equal(compile("checks:\n  - similar: a\n", &doc, &c, &err),
+    assert_int_equal(compile("checks:\n  - semantic-match: a\n", &doc, &c,
+                             &err),
                      ASSAY_ERR_CHECK);
-    const char *start = "suite.yaml:2:5: unknown check 'similar' (the checks "
+    const char *start = "suite.yaml:2:5: unknown check 'semantic-match' (the "
+                        "checks "
                         "are equals, contains, icontains, starts-with, "
                         "ends-with, regex, contains-all, ";
     const char *end = ", each also with a 'not-' prefix)";
@@ -696,8 +698,11 @@ static void test_common_keys(void **state)
                          ASSAY_ERR_CHECK,
                          "suite.yaml:2:30: 'equals' passes or fails by its "
                          "value and options and takes no 'threshold' (the "
-                         "scored checks are f1, bleu, rouge-1, rouge-2, "
-                         "rouge-l)");
+                         "scored checks are f1, bleu, rouge-1, "
+                         "rouge-2, rouge-l, tool-call-f1, perplexity-score, "
+                         "llm-rubric, g-eval, answer-relevance, "
+                         "context-faithfulness, context-recall, "
+                         "context-relevance, similar)");
 }
 
 static void test_bare_names(void **state)

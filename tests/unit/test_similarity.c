@@ -262,7 +262,10 @@ static void test_levenshtein(void **state)
                           "suite.yaml:2:35: 'levenshtein' passes or fails by "
                           "its value and options and takes no 'threshold' "
                           "(the scored checks are f1, bleu, rouge-1, "
-                          "rouge-2, rouge-l)");
+                          "rouge-2, rouge-l, tool-call-f1, perplexity-score, "
+                          "llm-rubric, g-eval, answer-relevance, "
+                          "context-faithfulness, context-recall, "
+                          "context-relevance, similar)");
 }
 
 int main(void)
