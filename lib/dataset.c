@@ -269,7 +269,7 @@ static bool starts_with(const char *s, const char *prefix)
  * prefixes; else `[not-]type[(threshold)][:value]` for a known type (the
  * value trimmed); else the whole text as an `equals` value.
  */
-static cJSON *assertion_spec(const char *text)
+cJSON *assay__dataset_assertion_spec(const char *text)
 {
     static const struct {
         const char *prefix;
@@ -769,7 +769,7 @@ static assay_status csv_checks(const assay__dataset *d, cJSON **out,
             continue;
         if (!*out && !(*out = cJSON_CreateArray()))
             return oom(err);
-        cJSON *spec = assertion_spec(cell);
+        cJSON *spec = assay__dataset_assertion_spec(cell);
         if (!spec || !cJSON_AddItemToArray(*out, spec)) {
             cJSON_Delete(spec);
             return oom(err);
