@@ -1000,6 +1000,7 @@ assay_status assay__check_run(const assay__check *c, const char *output,
         .latency_ms = known_latency ? ctx->latency_ms : NAN,
         .ttft_ms = known_ttft ? ctx->ttft_ms : NAN,
         .tools = ctx ? ctx->tools : NULL,
+        .cached = ctx && ctx->cached,
         .grader_reply = ctx ? ctx->grader_reply : NULL,
         .grader_reply_len = ctx ? ctx->grader_reply_len : 0,
     };

@@ -164,6 +164,7 @@ typedef struct assay__check_context {
     double latency_ms; /* < 0 or NaN when unknown */
     double ttft_ms;    /* < 0 or NaN when unknown (not streamed) */
     const cJSON *tools; /* the target's params.tools, or NULL */
+    bool cached; /* the reply came from the cache */
     /* A model-graded check judges what its grader answered. */
     const char *grader_reply;
     size_t grader_reply_len;

@@ -551,12 +551,14 @@ static bool room_for_checks(assay_run *run, size_t n)
  */
 static assay_status score(assay_run *run, const run_job *job,
                           const assay__response *resp, double latency_ms,
-                          size_t *n_done, assay_error *check_err)
+                          bool cached, size_t *n_done, assay_error *check_err)
 {
     const assay_suite *s = run->suite;
     const assay__buf *out = &resp->content;
-    assay__check_context ctx = {
-        .response = resp, .latency_ms = latency_ms, .ttft_ms = job->ttft_ms};
+    assay__check_context ctx = {.response = resp,
+                                .latency_ms = latency_ms,
+                                .ttft_ms = job->ttft_ms,
+                                .cached = cached};
     ctx.tools = cJSON_GetObjectItemCaseSensitive(
         run->targets[job->target].params, "tools");
     const grading *g = job->grading;
@@ -901,7 +903,7 @@ static void finish_target_job(assay_run *run, run_job *job,
         r.error_message = g->failure;
     } else {
         r.response = resp;
-        st = score(run, job, resp, latency_ms, &r.n_checks, err);
+        st = score(run, job, resp, latency_ms, cached, &r.n_checks, err);
         r.checks = run->outcomes; /* score() may have grown them */
         if (st != ASSAY_OK) {
             r.error_kind = "check";

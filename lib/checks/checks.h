@@ -69,6 +69,7 @@ typedef struct assay__check_input {
     double ttft_ms;    /* NaN when unknown */
     /* The target's `tools` (params.tools), or NULL. */
     const cJSON *tools;
+    bool cached; /* the reply came from the cache: timings are old */
     /* For a model-graded family's run(): what the grader answered. */
     const char *grader_reply;
     size_t grader_reply_len;

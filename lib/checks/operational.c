@@ -155,7 +155,8 @@ static void plain_free(void *state)
 }
 
 static assay_status time_judge(double max, double ms, const char *what,
-                               assay__check_finding *out, assay_error *err)
+                               bool cached, assay__check_finding *out,
+                               assay_error *err)
 {
     out->pass = ms <= max;
     out->score = out->pass ? 1.0 : 0.0;
@@ -167,7 +168,10 @@ static assay_status time_judge(double max, double ms, const char *what,
     if (st == ASSAY_OK)
         st = assay__checks_put_number(out->found, ms, 1);
     if (st == ASSAY_OK)
-        st = assay__buf_puts(out->found, " ms");
+        st = assay__buf_puts(out->found, cached ? " ms (a cached reply: "
+                                                  "measured when it was "
+                                                  "first fetched)"
+                                                : " ms");
     return failed(st, err);
 }
 
@@ -177,7 +181,8 @@ static assay_status latency_run(void *state, const assay__check_input *in,
     if (isnan(in->latency_ms))
         return assay__error(err, ASSAY_ERR_CHECK, NULL, 0, 0,
                             "the latency of this answer is not known");
-    return time_judge(*(double *)state, in->latency_ms, "to answer", out, err);
+    return time_judge(*(double *)state, in->latency_ms, "to answer",
+                      in->cached, out, err);
 }
 
 static assay_status ttft_run(void *state, const assay__check_input *in,
@@ -187,8 +192,8 @@ static assay_status ttft_run(void *state, const assay__check_input *in,
         return assay__error(err, ASSAY_ERR_CHECK, NULL, 0, 0,
                             "the time to first token is not known (it is "
                             "measured on streamed requests only)");
-    return time_judge(*(double *)state, in->ttft_ms, "to the first token", out,
-                      err);
+    return time_judge(*(double *)state, in->ttft_ms, "to the first token",
+                      in->cached, out, err);
 }
 
 const assay__check_family assay__checks_latency = {

@@ -112,7 +112,7 @@ static void test_errors(void **state)
                  "8:1: unknown key 'zzz' in the suite (expected one of: "
                  "name, description, targets, prompt, prompts, dataset, "
                  "cases, checks, defaults, fewshot, repeat, case_threshold, "
-                 "gates)");
+                 "grader, embedder, allow_exec, gates)");
     /* Every unknown key is named, and wins over what it caused. */
     expect_error("targets:\n  - {model: m, temprature: 0}\nprompt: x\n"
                  "cases: []\nchekcs: []\ndefault: {}\n",
@@ -129,7 +129,8 @@ static void test_errors(void **state)
                  "2:5: missing 'model'");
     expect_error("targets:\n  - {model: m, modle: x}\n", ASSAY_ERR_SUITE,
                  "2:16: unknown key 'modle' in target (expected one of: name, "
-                 "model, base_url, api_key_env, params, headers, azure, "
+                 "model, base_url, api_key_env, params, output, echo, "
+                 "headers, azure, "
                  "rate_limit, endpoint, verify_tls, max_concurrency, extra)");
     expect_error("targets:\n  - model: a\n  - model: a\n", ASSAY_ERR_SUITE,
                  "3:5: two targets are named 'a'; give each a distinct "
