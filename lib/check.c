@@ -85,6 +85,7 @@ static const assay__check_family *const registry[] = {
     &assay__checks_context_relevance,
     &assay__checks_similar,
     &assay__checks_exec,
+    &assay__checks_choice_logprob,
 };
 /* clang-format on */
 

@@ -416,6 +416,8 @@ extern const assay__check_family assay__checks_answer_relevance;
 extern const assay__check_family assay__checks_context_faithfulness;
 extern const assay__check_family assay__checks_context_recall;
 extern const assay__check_family assay__checks_context_relevance;
+/* checks/choice_logprob.c */
+extern const assay__check_family assay__checks_choice_logprob;
 /* checks/exec.c */
 extern const assay__check_family assay__checks_exec;
 /* checks/similar.c */
