@@ -86,6 +86,7 @@ typedef struct cli_progress {
     bool quiet;    /* -q: nothing */
     bool verbose;  /* -v: each failing result as it comes */
     int width;     /* of the terminal */
+    int bar_cells; /* the bar's width, fixed at the first drawing */
     double started;
     double last_draw;
     long last_tenth; /* plain lines: the last 10% step reported */

@@ -2,18 +2,29 @@
  * cmd_run.c - `assay run SUITE`: runs a suite, shows progress on stderr,
  * prints the summary of the run record on stdout, and exits with the gates'
  * verdict.
+ *
+ * The options come from the command line, then from ASSAY_* variables
+ * (env.c), and override the suite file (--target, --prompt, --repeat).
+ * Ctrl-C stops the run cleanly (signals.c) and the message says how to go
+ * on with --resume. Progress and -v are in progress.c.
  */
 #include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Repeatable options keep at most this many values. */
+#define MAX_NAMES 32
+/* The cases whose prompts --dry-run shows. */
+#define DRY_RUN_SHOWN 3
 
 typedef struct run_options {
     const char *suite_path;
@@ -27,29 +38,37 @@ typedef struct run_options {
     const char *cache_path;
     assay_cache_mode cache_mode;
     bool quiet;
+    bool verbose;
+    bool json;
+    bool dry_run;
+    const char *resume;
+    long shard_index;
+    long shard_count; /* 0: not sharded */
+    double max_cost;  /* NaN: no limit */
+    int repeat;       /* 0: the suite's */
+    const char *targets[MAX_NAMES];
+    int n_targets;
+    const char *prompts[MAX_NAMES];
+    int n_prompts;
+    const char *reports[MAX_NAMES]; /* --report FORMAT:PATH, borrowed */
+    int n_reports;
     struct selection {
         long limit;
         long sample;
         unsigned long long seed;
-        const char *filters[32]; /* "key=value", borrowed from argv */
+        const char *filters[MAX_NAMES]; /* "key=value", borrowed */
         int n_filters;
         bool skip_bad_lines;
     } select;
 } run_options;
 
-typedef struct progress_state {
-    bool tty;
-    bool quiet;
-    double last_draw;
-    double started;
-    bool drawn;
-} progress_state;
-
 static void run_usage(FILE *out)
 {
     fprintf(out,
-            "usage: assay run SUITE [-j N] [-o RUN.jsonl] [--timeout SEC] "
-            "[-q]\n\n"
+            "usage: assay run SUITE [-j N] [-o RUN.jsonl] [--resume RUN.jsonl] "
+            "[--shard I/N]\n"
+            "                 [--target NAME] [--prompt NAME] [--repeat K] "
+            "[--dry-run] [-q|-v] [--json]\n\n"
             "Sends every case of SUITE to every target, scores the answers, "
             "writes the run\nrecord and prints the summary.\n\n"
             "  -j, --concurrency N  requests in flight at once (default 8)\n"
@@ -60,6 +79,8 @@ static void run_usage(FILE *out)
             "(default 5)\n"
             "      --deadline SEC   stop sending after SEC seconds; what "
             "is done is kept\n"
+            "      --max-cost USD   stop sending before the estimated spend "
+            "passes USD\n"
             "      --baseline RUN.jsonl  compare with an earlier run; a "
             "regression fails\n"
             "      --max-response-mb N  the largest reply accepted "
@@ -72,6 +93,24 @@ static void run_usage(FILE *out)
             "off\n"
             "      --no-cache       the same as --cache-mode off\n"
             "  -q, --quiet          print only the verdict\n"
+            "  -v, --verbose        print each failing case and its reasons "
+            "as it comes\n"
+            "      --json           print the summary as JSON on stdout\n"
+            "      --report F:PATH  also write the report in format F "
+            "(json, junit,\n"
+            "                       markdown, html, csv, text) to PATH "
+            "(repeatable)\n"
+            "      --dry-run        render the first prompts, count the "
+            "requests and\n"
+            "                       estimate tokens and cost; send nothing\n"
+            "      --resume RUN.jsonl  finish an interrupted run, sending "
+            "only what it lacks\n"
+            "      --shard I/N      run shard I (0 to N-1) of N; see "
+            "'assay merge'\n"
+            "      --target NAME    only this target (repeatable)\n"
+            "      --prompt NAME    only this prompt variant (repeatable)\n"
+            "      --repeat K       send each case K times (overrides the "
+            "suite)\n"
             "      --limit N        the first N cases (after --filter and "
             "--sample)\n"
             "      --sample N       N cases drawn at random (see --seed)\n"
@@ -79,13 +118,19 @@ static void run_usage(FILE *out)
             "      --filter K=V     only cases whose field K reads V "
             "(repeatable)\n"
             "      --skip-bad-lines report bad dataset lines and go on\n\n"
-            "environment: OPENAI_BASE_URL (targets without base_url), "
-            "OPENAI_API_KEY\n(or the variable a target's api_key_env "
-            "names).\n\n"
-            "example:\n  assay run examples/quickstart.yaml -j 16 -o "
-            "run.jsonl\n\n"
+            "Ctrl-C stops sending and lets the requests in flight finish "
+            "(twice: abandons\nthem); the summary of what is done is "
+            "printed, with the command that\nfinishes the run.\n\n"
+            "OPENAI_BASE_URL (targets without base_url), OPENAI_API_KEY (or "
+            "the variable a\ntarget's api_key_env names).\n");
+    cli_env_help(out);
+    fprintf(out,
+            "\nexamples:\n"
+            "  assay run examples/quickstart.yaml -j 16 -o run.jsonl\n"
+            "  assay run examples/quickstart.yaml --resume run.jsonl\n"
+            "  assay run suite.yaml --shard 0/4 -o shard-0.jsonl\n\n"
             "exit codes: 0 every gate holds, 1 a gate failed, 2 bad input, "
-            "3 the run\ncould not be completed.\n");
+            "3 the run\ncould not be completed or was interrupted.\n");
 }
 
 static bool parse_long(const char *text, long min, long max, long *out)
@@ -130,10 +175,8 @@ static int parse_selection(int c, const char *arg, struct selection *sel)
                       "subject=astronomy, not '%s'", arg);
             return 1;
         }
-        if (sel->n_filters == (int)(sizeof sel->filters /
-                                    sizeof *sel->filters)) {
-            cli_error("at most %zu --filter options",
-                      sizeof sel->filters / sizeof *sel->filters);
+        if (sel->n_filters == MAX_NAMES) {
+            cli_error("at most %d --filter options", MAX_NAMES);
             return 1;
         }
         sel->filters[sel->n_filters++] = arg;
@@ -171,6 +214,8 @@ static int apply_selection(assay_run *run, const struct selection *sel)
     return EXIT_GATES_HOLD;
 }
 
+/* ------------------------------------------------------------ options */
+
 static bool parse_cache_mode(const char *text, assay_cache_mode *mode)
 {
     static const struct {
@@ -190,167 +235,258 @@ static bool parse_cache_mode(const char *text, assay_cache_mode *mode)
     return false;
 }
 
+/* "I/N" with 0 <= I < N <= 1000000. */
+static bool parse_shard(const char *text, long *index, long *count)
+{
+    const char *slash = strchr(text, '/');
+    char first[32];
+    if (!slash || slash == text || (size_t)(slash - text) >= sizeof first)
+        return false;
+    snprintf(first, sizeof first, "%.*s", (int)(slash - text), text);
+    return parse_long(first, 0, 999999, index) &&
+           parse_long(slash + 1, 1, 1000000, count) && *index < *count;
+}
+
+static bool parse_dollars(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !(v >= 0) || isinf(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static int add_name(const char *option, const char *arg, const char **names,
+                    int *n)
+{
+    if (*n == MAX_NAMES) {
+        cli_error("at most %d --%s options", MAX_NAMES, option);
+        return EXIT_USAGE;
+    }
+    names[(*n)++] = arg;
+    return 0;
+}
+
+static const struct option run_longopts[] = {
+    {"concurrency", required_argument, NULL, 'j'},
+    {"output", required_argument, NULL, 'o'},
+    {"timeout", required_argument, NULL, 't'},
+    {"max-attempts", required_argument, NULL, 'A'},
+    {"deadline", required_argument, NULL, 'D'},
+    {"max-response-mb", required_argument, NULL, 'R'},
+    {"baseline", required_argument, NULL, 'b'},
+    {"cache", required_argument, NULL, 'C'},
+    {"cache-mode", required_argument, NULL, 'M'},
+    {"no-cache", no_argument, NULL, 'N'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"json", no_argument, NULL, 'J'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {"resume", required_argument, NULL, 'r'},
+    {"shard", required_argument, NULL, 'H'},
+    {"max-cost", required_argument, NULL, '$'},
+    {"target", required_argument, NULL, 'T'},
+    {"prompt", required_argument, NULL, 'P'},
+    {"repeat", required_argument, NULL, 'K'},
+    {"help", no_argument, NULL, 'h'},
+    {"limit", required_argument, NULL, 'L'},
+    {"sample", required_argument, NULL, 'S'},
+    {"seed", required_argument, NULL, 'E'},
+    {"filter", required_argument, NULL, 'F'},
+    {"skip-bad-lines", no_argument, NULL, 'B'},
+    {"report", required_argument, NULL, 'W'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The options about what is run and how it is shown; 0 when taken. */
+static int apply_run_option(int c, const char *arg, run_options *o)
+{
+    long v;
+    switch (c) {
+    case 'q':
+        o->quiet = true;
+        return 0;
+    case 'v':
+        o->verbose = true;
+        return 0;
+    case 'J':
+        o->json = true;
+        return 0;
+    case 'n':
+        o->dry_run = true;
+        return 0;
+    case 'r':
+        o->resume = arg;
+        return 0;
+    case 'H':
+        if (!parse_shard(arg, &o->shard_index, &o->shard_count)) {
+            cli_error("--shard takes I/N, the shard from 0 to N-1 of N "
+                      "shards (as in --shard 0/4), not '%s'",
+                      arg);
+            return EXIT_USAGE;
+        }
+        return 0;
+    case '$':
+        if (!parse_dollars(arg, &o->max_cost)) {
+            cli_error("--max-cost takes US dollars, as in --max-cost 2.50, "
+                      "not '%s'",
+                      arg);
+            return EXIT_USAGE;
+        }
+        return 0;
+    case 'T':
+        return add_name("target", arg, o->targets, &o->n_targets);
+    case 'P':
+        return add_name("prompt", arg, o->prompts, &o->n_prompts);
+    case 'W': {
+        assay_format format;
+        const char *path;
+        if (!cli_parse_report_spec(arg, &format, &path))
+            return EXIT_USAGE;
+        return add_name("report", arg, o->reports, &o->n_reports);
+    }
+    case 'K':
+        if (!parse_long(arg, 1, 100000, &v)) {
+            cli_error("--repeat takes a number from 1 to 100000, not '%s'",
+                      arg);
+            return EXIT_USAGE;
+        }
+        o->repeat = (int)v;
+        return 0;
+    default: {
+        int sel = parse_selection(c, arg, &o->select);
+        if (sel == 2) {
+            run_usage(stderr);
+            return EXIT_USAGE;
+        }
+        return sel ? EXIT_USAGE : 0;
+    }
+    }
+}
+
+/* The options of the engine and the record; 0 when taken. */
+static int apply_option(int c, const char *arg, void *options)
+{
+    run_options *o = options;
+    long v;
+    switch (c) {
+    case 'j':
+        if (!parse_long(arg, 1, 65536, &v)) {
+            cli_error("-j takes a number from 1 to 65536, not '%s'", arg);
+            return EXIT_USAGE;
+        }
+        o->concurrency = (int)v;
+        return 0;
+    case 'o':
+        o->record_path = arg;
+        return 0;
+    case 't':
+        if (!parse_long(arg, 1, 86400, &v)) {
+            cli_error("--timeout takes seconds from 1 to 86400, not '%s'",
+                      arg);
+            return EXIT_USAGE;
+        }
+        o->timeout_ms = v * 1000;
+        return 0;
+    case 'A':
+        if (!parse_long(arg, 1, 100, &v)) {
+            cli_error("--max-attempts takes a number from 1 to 100, not "
+                      "'%s'",
+                      arg);
+            return EXIT_USAGE;
+        }
+        o->max_attempts = (int)v;
+        return 0;
+    case 'D':
+        if (!parse_long(arg, 1, 31 * 86400, &v)) {
+            cli_error("--deadline takes seconds, not '%s'", arg);
+            return EXIT_USAGE;
+        }
+        o->deadline_s = v;
+        return 0;
+    case 'b':
+        o->baseline = arg;
+        return 0;
+    case 'R':
+        if (!parse_long(arg, 1, 4096, &v)) {
+            cli_error("--max-response-mb takes a number from 1 to 4096, "
+                      "not '%s'",
+                      arg);
+            return EXIT_USAGE;
+        }
+        o->max_response_mb = v;
+        return 0;
+    case 'C':
+        o->cache_path = arg;
+        return 0;
+    case 'M':
+        if (!parse_cache_mode(arg, &o->cache_mode)) {
+            cli_error("--cache-mode takes read-write, read, write or off, "
+                      "not '%s'",
+                      arg);
+            return EXIT_USAGE;
+        }
+        return 0;
+    case 'N':
+        o->cache_mode = ASSAY_CACHE_OFF;
+        return 0;
+    default:
+        return apply_run_option(c, arg, o);
+    }
+}
+
+static int check_options(const run_options *o)
+{
+    if (o->quiet && o->verbose) {
+        cli_error("-q and -v contradict each other: choose one");
+        return EXIT_USAGE;
+    }
+    if (o->resume && o->record_path && strcmp(o->resume, o->record_path)) {
+        cli_error("--resume goes on writing %s: leave -o out", o->resume);
+        return EXIT_USAGE;
+    }
+    if (o->resume && access(o->resume, F_OK) != 0) {
+        cli_error("%s: cannot resume it: %s", o->resume, strerror(errno));
+        return EXIT_USAGE;
+    }
+    return EXIT_GATES_HOLD;
+}
+
 static int parse_options(int argc, char **argv, run_options *o)
 {
-    static const struct option longopts[] = {
-        {"concurrency", required_argument, NULL, 'j'},
-        {"output", required_argument, NULL, 'o'},
-        {"timeout", required_argument, NULL, 't'},
-        {"max-attempts", required_argument, NULL, 'A'},
-        {"deadline", required_argument, NULL, 'D'},
-        {"max-response-mb", required_argument, NULL, 'R'},
-        {"baseline", required_argument, NULL, 'b'},
-        {"cache", required_argument, NULL, 'C'},
-        {"cache-mode", required_argument, NULL, 'M'},
-        {"no-cache", no_argument, NULL, 'N'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"limit", required_argument, NULL, 'L'},
-        {"sample", required_argument, NULL, 'S'},
-        {"seed", required_argument, NULL, 'E'},
-        {"filter", required_argument, NULL, 'F'},
-        {"skip-bad-lines", no_argument, NULL, 'B'},
-        {NULL, 0, NULL, 0},
-    };
     *o = (run_options){.concurrency = 8, .timeout_ms = 60000,
                        .max_attempts = 5,
                        .cache_path = CLI_CACHE_DEFAULT_PATH,
                        .cache_mode = ASSAY_CACHE_READ_WRITE,
+                       .max_cost = NAN,
                        .select = {.limit = -1, .sample = -1}};
+    bool given[256] = {false};
     int c;
-    long v;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "j:o:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            if (!parse_long(optarg, 1, 65536, &v)) {
-                cli_error("-j takes a number from 1 to 65536, not '%s'",
-                          optarg);
-                return EXIT_USAGE;
-            }
-            o->concurrency = (int)v;
-            break;
-        case 'o':
-            o->record_path = optarg;
-            break;
-        case 't':
-            if (!parse_long(optarg, 1, 86400, &v)) {
-                cli_error("--timeout takes seconds from 1 to 86400, not '%s'",
-                          optarg);
-                return EXIT_USAGE;
-            }
-            o->timeout_ms = v * 1000;
-            break;
-        case 'A':
-            if (!parse_long(optarg, 1, 100, &v)) {
-                cli_error("--max-attempts takes a number from 1 to 100, not "
-                          "'%s'",
-                          optarg);
-                return EXIT_USAGE;
-            }
-            o->max_attempts = (int)v;
-            break;
-        case 'D':
-            if (!parse_long(optarg, 1, 31 * 86400, &v)) {
-                cli_error("--deadline takes seconds, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            o->deadline_s = v;
-            break;
-        case 'b':
-            o->baseline = optarg;
-            break;
-        case 'R':
-            if (!parse_long(optarg, 1, 4096, &v)) {
-                cli_error("--max-response-mb takes a number from 1 to 4096, "
-                          "not '%s'",
-                          optarg);
-                return EXIT_USAGE;
-            }
-            o->max_response_mb = v;
-            break;
-        case 'C':
-            o->cache_path = optarg;
-            break;
-        case 'M':
-            if (!parse_cache_mode(optarg, &o->cache_mode)) {
-                cli_error("--cache-mode takes read-write, read, write or off, "
-                          "not '%s'",
-                          optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'N':
-            o->cache_mode = ASSAY_CACHE_OFF;
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'h':
+    while ((c = getopt_long(argc, argv, "j:o:qvh", run_longopts, NULL)) !=
+           -1) {
+        if (c == 'h') {
             run_usage(stdout);
             return -1;
-        default: {
-            int sel = parse_selection(c, optarg, &o->select);
-            if (sel == 0)
-                break;
-            if (sel == 2)
-                run_usage(stderr);
+        }
+        if (c == '?' || c == ':') {
+            run_usage(stderr);
             return EXIT_USAGE;
         }
-        }
+        int code = apply_option(c, optarg, o);
+        if (code != 0)
+            return code;
+        given[c & 0xff] = true;
     }
     if (optind + 1 != argc) {
         run_usage(stderr);
         return EXIT_USAGE;
     }
     o->suite_path = argv[optind];
-    return EXIT_GATES_HOLD;
-}
-
-/* ------------------------------------------------------------ progress */
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void draw_progress(const assay_progress *p, progress_state *ps)
-{
-    double elapsed = now_seconds() - ps->started;
-    double rate = elapsed > 0 ? (double)p->done / elapsed : 0;
-    long judged = p->passed + p->failed + p->errors;
-    double pass = judged ? 100.0 * (double)p->passed / (double)judged : 0;
-    char total[32] = "?";
-    if (p->total >= 0)
-        snprintf(total, sizeof total, "%ld", p->total);
-    fprintf(stderr,
-            "%s%ld/%s done, %.0f/s, %.1f%% passed, %ld errors, %ld retries%s",
-            ps->tty ? "\r\033[K" : "", p->done, total, rate, pass, p->errors,
-            p->retries, ps->tty ? "" : "\n");
-    ps->drawn = true;
-}
-
-/* A live line on a terminal (10 times a second at most); in a log, a plain
-   line every 5 seconds. */
-static void on_progress(const assay_progress *p, void *user_data)
-{
-    progress_state *ps = user_data;
-    if (ps->quiet)
-        return;
-    double t = now_seconds();
-    double every = ps->tty ? 0.1 : 5.0;
-    if (t - ps->last_draw < every)
-        return;
-    ps->last_draw = t;
-    draw_progress(p, ps);
-}
-
-static void clear_progress(const progress_state *ps)
-{
-    if (ps->tty && ps->drawn)
-        fputs("\r\033[K", stderr);
+    int code = cli_env_options(run_longopts, given, apply_option, o);
+    return code ? code : check_options(o);
 }
 
 /* ------------------------------------------------------------ record */
@@ -371,7 +507,8 @@ static int make_dirs(const char *path)
 }
 
 /* .assay/runs/SUITE-20261129T081500Z.jsonl */
-static int default_record_path(const char *suite_name, char *out, size_t size)
+static void default_record_path(const char *suite_name, char *out,
+                                size_t size)
 {
     char stamp[32];
     time_t t = time(NULL);
@@ -382,25 +519,70 @@ static int default_record_path(const char *suite_name, char *out, size_t size)
     for (char *p = out + strlen(".assay/runs/"); *p; p++)
         if (*p == '/' || *p == ' ')
             *p = '_';
-    return make_dirs(out);
 }
 
-/* ------------------------------------------------------------ run */
-
-static int execute(const run_options *o, assay_suite *suite,
-                   const char *record_path)
+/* Where the record goes, its folder made; an exit code on failure. */
+static int record_path_of(const run_options *o, const assay_suite *suite,
+                          char *out, size_t size)
 {
-    assay_run *run;
+    if (o->resume)
+        snprintf(out, size, "%s", o->resume);
+    else if (o->record_path)
+        snprintf(out, size, "%s", o->record_path);
+    else
+        default_record_path(assay_suite_name(suite), out, size);
+    if (make_dirs(out) != 0) {
+        cli_error("cannot create the folder of %s: %s", out,
+                  strerror(errno));
+        return EXIT_INCOMPLETE;
+    }
+    return EXIT_GATES_HOLD;
+}
+
+/* ------------------------------------------------------------ suite */
+
+/* --target, --prompt and --repeat override the suite file. */
+static int narrow_suite(const run_options *o, assay_suite *suite)
+{
     assay_error err;
-    assay_status st = assay_run_new(suite, &run, &err);
+    assay_status st = ASSAY_OK;
+    if (o->n_targets)
+        st = assay_suite_keep_targets(suite, o->targets,
+                                      (size_t)o->n_targets, &err);
+    if (st == ASSAY_OK && o->n_prompts)
+        st = assay_suite_keep_prompts(suite, o->prompts,
+                                      (size_t)o->n_prompts, &err);
+    if (st == ASSAY_OK && o->repeat)
+        st = assay_suite_set_repeat(suite, o->repeat, &err);
     if (st != ASSAY_OK) {
         cli_error("%s", err.message);
         return cli_exit_for(st);
     }
-    progress_state ps = {.tty = isatty(STDERR_FILENO) == 1,
-                         .quiet = o->quiet,
-                         .started = now_seconds()};
-    ps.last_draw = ps.started;
+    return EXIT_GATES_HOLD;
+}
+
+/* The run with every option set; NULL (said) on failure. */
+static assay_run *new_run(const run_options *o, const assay_suite *suite,
+                          int *code)
+{
+    assay_run *run;
+    assay_error err;
+    assay_status st = assay_run_new(suite, &run, &err);
+    if (st == ASSAY_OK && o->shard_count > 1 &&
+        (st = assay_run_set_shard(run, o->shard_index, o->shard_count)) !=
+            ASSAY_OK)
+        snprintf(err.message, sizeof err.message, "--shard %ld/%ld: %s",
+                 o->shard_index, o->shard_count, assay_strerror(st));
+    if (st == ASSAY_OK && !isnan(o->max_cost))
+        st = assay_run_set_max_cost(run, o->max_cost, &err);
+    if (st == ASSAY_OK && o->resume)
+        st = assay_run_set_resume(run, o->resume);
+    if (st != ASSAY_OK) {
+        cli_error("%s", err.message);
+        *code = cli_exit_for(st);
+        assay_run_free(run);
+        return NULL;
+    }
     assay_run_set_concurrency(run, o->concurrency);
     assay_run_set_timeout_ms(run, o->timeout_ms);
     assay_run_set_max_attempts(run, o->max_attempts);
@@ -409,22 +591,162 @@ static int execute(const run_options *o, assay_suite *suite,
         assay_run_set_max_response_bytes(run,
                                          (size_t)o->max_response_mb << 20);
     assay_run_set_cache(run, o->cache_path, o->cache_mode);
-    assay_run_set_record_path(run, record_path);
     assay_run_set_env(run, cli_getenv, NULL);
-    assay_run_set_progress(run, on_progress, &ps);
-    if (apply_selection(run, &o->select) != EXIT_GATES_HOLD) {
+    *code = apply_selection(run, &o->select);
+    if (*code != EXIT_GATES_HOLD) {
         assay_run_free(run);
-        return EXIT_INCOMPLETE;
+        return NULL;
     }
-    st = assay_run_execute(run, &err);
-    clear_progress(&ps);
-    assay_run_free(run);
+    return run;
+}
+
+/* ------------------------------------------------------------ dry run */
+
+static void show_message(const char *case_id, const char *prompt,
+                         size_t index, const char *role, const char *content,
+                         void *user_data)
+{
+    (void)user_data;
+    if (index == 0)
+        printf("\ncase '%s', prompt '%s':\n", case_id, prompt);
+    printf("  %s: ", role);
+    /* Indented so that a multi-line message reads as one. */
+    for (const char *c = content; *c; c++) {
+        putchar(*c);
+        if (*c == '\n' && c[1])
+            fputs("    ", stdout);
+    }
+    putchar('\n');
+}
+
+static void print_dry_run(const assay_suite *suite, const assay_dry_run *d,
+                          bool json)
+{
+    if (json) {
+        printf("{\"cases\":%ld,\"skipped\":%ld,\"requests\":%ld,"
+               "\"requests_total\":%ld,\"prompt_tokens\":%.0f,"
+               "\"completion_tokens\":%.0f,\"unbounded\":%ld,"
+               "\"cost\":%.6f,\"unpriced\":%ld}\n",
+               d->cases, d->skipped, d->requests, d->requests_total,
+               d->prompt_tokens, d->completion_tokens, d->unbounded, d->cost,
+               d->unpriced);
+        return;
+    }
+    printf("\ndry run of suite '%s': nothing was sent\n",
+           assay_suite_name(suite));
+    printf("  cases      %ld", d->cases);
+    if (d->skipped)
+        printf(" (%ld bad lines skipped)", d->skipped);
+    printf("\n  requests   %ld", d->requests);
+    if (d->requests != d->requests_total)
+        printf(" (%ld of %ld are in the record already)",
+               d->requests_total - d->requests, d->requests_total);
+    printf(" = cases x %zu target(s) x %zu prompt(s) x repeat\n",
+           assay_suite_target_count(suite), assay_suite_prompt_count(suite));
+    printf("  tokens     ~%.0f prompt, at most %.0f completion",
+           d->prompt_tokens, d->completion_tokens);
+    if (d->unbounded)
+        printf(" (+ %ld requests without max_tokens)", d->unbounded);
+    printf("\n  cost       ~$%.4f at list prices", d->cost);
+    if (d->unpriced)
+        printf(" (+ %ld requests to models with no known price)",
+               d->unpriced);
+    putchar('\n');
+}
+
+static int dry_run(const run_options *o, const assay_suite *suite,
+                   assay_run *run)
+{
+    assay_dry_run d;
+    assay_error err;
+    if (!o->json)
+        printf("the first %d case(s), rendered:\n", DRY_RUN_SHOWN);
+    assay_status st = assay_run_dry(run, o->json ? 0 : DRY_RUN_SHOWN,
+                                    show_message, NULL, &d, &err);
     if (st != ASSAY_OK) {
         cli_error("%s", err.message);
-        cli_error("the results before this are in %s", record_path);
         return cli_exit_for(st);
     }
+    print_dry_run(suite, &d, o->json);
     return EXIT_GATES_HOLD;
+}
+
+/* ------------------------------------------------------------ resuming */
+
+/* `arg` as the shell reads it back: quoted unless plainly safe. */
+static void put_shell_word(const char *arg, FILE *out)
+{
+    if (*arg && strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+                            "TUVWXYZ0123456789_-./=:,@%+") == strlen(arg)) {
+        fputs(arg, out);
+        return;
+    }
+    fputc('\'', out);
+    for (const char *c = arg; *c; c++)
+        if (*c == '\'')
+            fputs("'\\''", out);
+        else
+            fputc(*c, out);
+    fputc('\'', out);
+}
+
+/* Whether argv[i] names the record (-o X, --resume=X, ...) or is
+   --dry-run; *skip_next when its value is the next word. */
+static bool names_record(const char *arg, bool *skip_next)
+{
+    static const char *const with_value[] = {"-o", "--output", "--resume"};
+    *skip_next = false;
+    for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
+        size_t n = strlen(with_value[k]);
+        if (!strcmp(arg, with_value[k])) {
+            *skip_next = true;
+            return true;
+        }
+        if (!strncmp(arg, with_value[k], n) &&
+            (arg[n] == '=' || (k == 0 && arg[n])))
+            return true;
+    }
+    return false;
+}
+
+/* "continue with: assay run SUITE [its options] --resume RECORD". */
+static void print_resume_command(int argc, char **argv, const char *record)
+{
+    fputs("; continue with: assay run", stderr);
+    for (int i = 1; i < argc; i++) {
+        bool skip_next;
+        if (names_record(argv[i], &skip_next)) {
+            i += skip_next;
+            continue;
+        }
+        fputc(' ', stderr);
+        put_shell_word(argv[i], stderr);
+    }
+    fputs(" --resume ", stderr);
+    put_shell_word(record, stderr);
+    fputc('\n', stderr);
+}
+
+/* ------------------------------------------------------------ run */
+
+/* Runs it with progress and Ctrl-C; the library's status. */
+static assay_status execute(const run_options *o, assay_run *run,
+                            cli_progress *ps, assay_error *err)
+{
+    long total;
+    assay_error count_err;
+    /* The total makes the bar and the time left; a dataset that cannot
+       be counted fails the run below, with its message. */
+    if (!o->quiet)
+        assay_run_count_requests(run, &total, &count_err);
+    cli_progress_init(ps, o->quiet, o->verbose);
+    assay_run_set_progress(run, cli_progress_update, ps);
+    assay_run_set_result_hook(run, cli_progress_result, ps);
+    cli_signals_watch(run, ps->tty);
+    assay_status st = assay_run_execute(run, err);
+    cli_signals_release();
+    cli_progress_end(ps);
+    return st;
 }
 
 /* The paired comparison with a baseline run; its exit code. */
@@ -451,8 +773,119 @@ static int compare_with_baseline(const char *baseline, const char *record,
     return code;
 }
 
+/* The --report files, written from the record after the run (with the
+   comparison when there is a baseline); `code` becomes 3 when one cannot
+   be written. */
+static int write_reports(const run_options *o, const char *record_path,
+                         int code)
+{
+    for (int i = 0; i < o->n_reports; i++) {
+        assay_format format;
+        const char *path;
+        if (!cli_parse_report_spec(o->reports[i], &format, &path) ||
+            cli_write_report(record_path, o->baseline, format, path, NULL) !=
+                EXIT_GATES_HOLD)
+            code = EXIT_INCOMPLETE;
+    }
+    return code;
+}
+
+/* The summary (and comparison) of the record, in the format asked for;
+   the exit code of the gates. */
+static int print_outcome(const run_options *o, const char *record_path,
+                         bool interrupted)
+{
+    if (o->json) {
+        int code = cli_print_record_as(record_path, stdout,
+                                       ASSAY_FORMAT_JSON);
+        if (o->baseline && code <= EXIT_GATE_FAILED) {
+            int regression = compare_with_baseline(o->baseline, record_path,
+                                                   NULL);
+            if (regression > code)
+                code = regression;
+        }
+        return write_reports(o, record_path, code);
+    }
+    FILE *out = o->quiet ? NULL : stdout;
+    int code = cli_print_record(record_path, out);
+    if (o->baseline && code <= EXIT_GATE_FAILED) {
+        int regression = compare_with_baseline(o->baseline, record_path,
+                                               out);
+        if (regression > code)
+            code = regression;
+    }
+    code = write_reports(o, record_path, code);
+    if (!o->quiet)
+        printf("\nrun record: %s\n", record_path);
+    else
+        printf("%s\n", interrupted               ? "INTERRUPTED"
+                       : code == EXIT_GATES_HOLD ? "PASS"
+                                                 : "FAIL");
+    return code;
+}
+
+static int run_suite(int argc, char **argv, const run_options *o,
+                     assay_suite *suite)
+{
+    int code = narrow_suite(o, suite);
+    if (code != EXIT_GATES_HOLD)
+        return code;
+    assay_run *run = new_run(o, suite, &code);
+    if (!run)
+        return code;
+    if (o->dry_run) {
+        code = dry_run(o, suite, run);
+        assay_run_free(run);
+        return code;
+    }
+    char record_path[PATH_MAX];
+    code = record_path_of(o, suite, record_path, sizeof record_path);
+    if (code == EXIT_GATES_HOLD &&
+        assay_run_set_record_path(run, record_path) != ASSAY_OK)
+        code = EXIT_INCOMPLETE;
+    if (code != EXIT_GATES_HOLD) {
+        assay_run_free(run);
+        return code;
+    }
+    cli_progress ps;
+    assay_error err;
+    assay_status st = execute(o, run, &ps, &err);
+    assay_run_free(run);
+    if (st == ASSAY_ERR_INTERRUPTED) {
+        /* What is done is summarised; the command says how to finish. */
+        code = print_outcome(o, record_path, true);
+        if (!cli_signals_caught()) /* the cost limit: say which */
+            cli_error("%s", err.message);
+        if (!ps.seen)
+            fputs("assay: interrupted before any new result", stderr);
+        else if (ps.last.total >= 0)
+            fprintf(stderr, "assay: interrupted: %ld of %ld done",
+                    ps.last.done, ps.last.total);
+        else
+            fprintf(stderr, "assay: interrupted: %ld done", ps.last.done);
+        print_resume_command(argc, argv, record_path);
+        return code == EXIT_USAGE ? code : EXIT_INCOMPLETE;
+    }
+    if (st != ASSAY_OK) {
+        cli_error("%s", err.message);
+        /* A record refused for resuming holds nothing of this run. */
+        if (st != ASSAY_ERR_RECORD && access(record_path, F_OK) == 0)
+            cli_error("the results before this are in %s", record_path);
+        return cli_exit_for(st);
+    }
+    /* The summary comes from the record, as every report does. */
+    return print_outcome(o, record_path, false);
+}
+
 int cmd_run(int argc, char **argv)
 {
+    /* getopt_long reorders argv; the resume command repeats it as given. */
+    char *given[256];
+    if (argc >= (int)(sizeof given / sizeof *given)) {
+        cli_error("too many arguments");
+        return EXIT_USAGE;
+    }
+    memcpy(given, argv, (size_t)argc * sizeof *argv);
     run_options o;
     int code = parse_options(argc, argv, &o);
     if (code != EXIT_GATES_HOLD)
@@ -467,32 +900,7 @@ int cmd_run(int argc, char **argv)
         return cli_exit_for_input(st);
     }
     cli_warn_insecure(suite);
-    char record_path[PATH_MAX];
-    if (o.record_path) {
-        snprintf(record_path, sizeof record_path, "%s", o.record_path);
-    } else if (default_record_path(assay_suite_name(suite), record_path,
-                                   sizeof record_path) != 0) {
-        cli_error("cannot create the folder of %s: %s", record_path,
-                  strerror(errno));
-        assay_suite_free(suite);
-        return EXIT_INCOMPLETE;
-    }
-    code = execute(&o, suite, record_path);
+    code = run_suite(argc, given, &o, suite);
     assay_suite_free(suite);
-    if (code != EXIT_GATES_HOLD)
-        return code;
-
-    /* The summary comes from the record, as every report does. */
-    code = cli_print_record(record_path, o.quiet ? NULL : stdout);
-    if (o.baseline && code <= EXIT_GATE_FAILED) {
-        int regression = compare_with_baseline(o.baseline, record_path,
-                                               o.quiet ? NULL : stdout);
-        if (regression > code)
-            code = regression;
-    }
-    if (!o.quiet)
-        printf("\nrun record: %s\n", record_path);
-    else
-        printf("%s\n", code == EXIT_GATES_HOLD ? "PASS" : "FAIL");
     return code;
 }

@@ -781,8 +781,8 @@ ASSAY_API assay_status assay_run_set_resume(assay_run *run, const char *path);
  * in flight finish and are recorded. The second abandons them (they are
  * not recorded, and a resume sends them again). Either way the run writes
  * its summary line with "interrupted": true and assay_run_execute returns
- * ASSAY_ERR_INTERRUPTED with "interrupted: N of M done" in the message.
- * It takes effect within a second.
+ * ASSAY_ERR_INTERRUPTED ("interrupted"; the progress callback had the
+ * counts). It takes effect within a second.
  */
 ASSAY_API void assay_run_cancel(assay_run *run);
 

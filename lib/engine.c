@@ -19,6 +19,7 @@ typedef struct engine_transfer {
     assay__transfer pub; /* first, so the two pointers convert */
     CURL *easy;
     struct engine_transfer *next_free;
+    struct engine_transfer *live_prev, *live_next; /* while in flight */
     double started_ms;
     bool too_large;
     assay_status data_status; /* what on_data said, when it stopped us */
@@ -32,6 +33,7 @@ struct assay__engine {
     assay__engine_done_fn done;
     void *user_data;
     engine_transfer *free_list;
+    engine_transfer *live; /* the transfers in flight, for abort_all */
     size_t in_flight;
 };
 
@@ -305,7 +307,38 @@ assay_status assay__engine_submit(assay__engine *e, assay__transfer *pub,
     if (curl_multi_add_handle(e->multi, c) != CURLM_OK)
         return ASSAY_ERR_TRANSPORT;
     e->in_flight++;
+    t->live_prev = NULL;
+    t->live_next = e->live;
+    if (e->live)
+        e->live->live_prev = t;
+    e->live = t;
     return ASSAY_OK;
+}
+
+/* Takes a finished or aborted transfer off the multi handle. */
+static void unlink_live(assay__engine *e, engine_transfer *t)
+{
+    curl_multi_remove_handle(e->multi, t->easy);
+    e->in_flight--;
+    if (t->live_prev)
+        t->live_prev->live_next = t->live_next;
+    else
+        e->live = t->live_next;
+    if (t->live_next)
+        t->live_next->live_prev = t->live_prev;
+    t->live_prev = t->live_next = NULL;
+}
+
+void assay__engine_abort_all(assay__engine *e,
+                             void (*abandon)(assay__transfer *t, void *user),
+                             void *user)
+{
+    while (e->live) {
+        engine_transfer *t = e->live;
+        unlink_live(e, t);
+        abandon(&t->pub, user);
+        assay__engine_recycle(e, &t->pub);
+    }
 }
 
 double assay__engine_elapsed_ms(const assay__transfer *pub)
@@ -337,8 +370,7 @@ static void finish(assay__engine *e, CURL *easy, CURLcode rc)
 {
     engine_transfer *t;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
-    curl_multi_remove_handle(e->multi, easy);
-    e->in_flight--;
+    unlink_live(e, t);
 
     t->pub.curl_code = (int)rc;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &t->pub.http_status);

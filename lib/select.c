@@ -1,6 +1,7 @@
 /*
  * select.c - which cases of a dataset a run takes: `--filter key=value`,
- * `--sample N --seed S` and `--limit N`, applied in that order.
+ * `--sample N --seed S` and `--limit N`, applied in that order, and then
+ * `--shard I/N`.
  *
  * The selector sits between the dataset's reader and its user and pulls
  * cases one at a time. Filters and the limit keep nothing. The sample is a
@@ -9,11 +10,19 @@
  * same data always gives the same cases. They are handed out in dataset
  * order, so that a sampled run reads like a shorter dataset.
  *
+ * The shard comes last, so the N shards of a selection split exactly the
+ * cases the unsharded run takes. A case belongs to shard
+ * SHA-256(id) mod N (the digest's first 8 bytes, big-endian): it depends
+ * on the id alone, so shards stay stable when the dataset grows or is
+ * reordered.
+ *
  * What it does not do: read files, or know what makes a record bad
  * (dataset.c does both).
  */
 #include "internal.h"
 
+#include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,7 +240,8 @@ static assay_status fill_pool(assay__selector *s, assay__pull_fn pull,
     return ASSAY_OK;
 }
 
-assay_status assay__selector_next(assay__selector *s, assay__pull_fn pull,
+/* The next case after the filters, the sample and the limit. */
+static assay_status next_selected(assay__selector *s, assay__pull_fn pull,
                                   void *source, assay__case **out,
                                   assay_error *err)
 {
@@ -251,4 +261,68 @@ assay_status assay__selector_next(assay__selector *s, assay__pull_fn pull,
     if (*out)
         s->emitted++;
     return st;
+}
+
+assay_status assay__selector_next(assay__selector *s, assay__pull_fn pull,
+                                  void *source, assay__case **out,
+                                  assay_error *err)
+{
+    for (;;) {
+        assay_status st = next_selected(s, pull, source, out, err);
+        if (st != ASSAY_OK || !*out ||
+            assay__select_in_shard(s->sel, (*out)->id))
+            return st;
+        assay__case_unref(*out);
+        *out = NULL;
+    }
+}
+
+/* ------------------------------------------------------------ shards */
+
+bool assay__select_in_shard(const assay__select *sel, const char *case_id)
+{
+    if (sel->shard_count < 2)
+        return true;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)case_id, strlen(case_id), digest);
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = h << 8 | digest[i];
+    return h % sel->shard_count == sel->shard_index;
+}
+
+/* {"filters":[[K,V],...],"sample":N,"seed":S,"limit":N}, the keys that are
+   set only, so that records without a selection compare equal. */
+cJSON *assay__select_to_json(const assay__select *sel)
+{
+    cJSON *json = cJSON_CreateObject();
+    if (!json)
+        return NULL;
+    bool ok = true;
+    if (sel->n_filters) {
+        cJSON *filters = cJSON_AddArrayToObject(json, "filters");
+        ok = filters != NULL;
+        for (size_t i = 0; ok && i < sel->n_filters; i++) {
+            cJSON *pair = cJSON_CreateArray();
+            ok = pair && cJSON_AddItemToArray(filters, pair);
+            ok = ok && cJSON_AddItemToArray(
+                           pair, cJSON_CreateString(sel->filters[i].path));
+            ok = ok && cJSON_AddItemToArray(
+                           pair, cJSON_CreateString(sel->filters[i].value));
+        }
+    }
+    if (ok && sel->sample >= 0) {
+        /* a string: a double would round seeds past 2^53 */
+        char seed[24];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)sel->seed);
+        ok = cJSON_AddNumberToObject(json, "sample", (double)sel->sample) &&
+             cJSON_AddStringToObject(json, "seed", seed);
+    }
+    if (ok && sel->limit >= 0)
+        ok = cJSON_AddNumberToObject(json, "limit", (double)sel->limit);
+    if (!ok) {
+        cJSON_Delete(json);
+        return NULL;
+    }
+    return json;
 }
