@@ -42,6 +42,10 @@ void cli_error(const char *fmt, ...)
 #endif
     ;
 
+/* A text summary of more groups (targets x prompts) than this shows no
+   comparison matrix: the pairs would be too many to read. */
+#define CLI_MAX_MATRIX_GROUPS 8
+
 /* getenv() as an assay_env_fn: the CLI lends the library its environment. */
 const char *cli_getenv(const char *name, void *user_data);
 

@@ -117,6 +117,14 @@ int cli_write_report(const char *record_path, const char *baseline,
     assay_status st = assay_report_open(record_path, &report, &err);
     if (st == ASSAY_OK && baseline)
         st = assay_compare_load(baseline, record_path, &cmp, &err);
+    /* Without a baseline, a text report of several targets or prompts
+       compares them with each other, as assay run shows it. */
+    size_t groups = st == ASSAY_OK ? assay_summary_group_count(
+                                         assay_report_summary(report))
+                                   : 0;
+    if (st == ASSAY_OK && !baseline && format == ASSAY_FORMAT_TEXT &&
+        groups > 1 && groups <= CLI_MAX_MATRIX_GROUPS)
+        st = assay_compare_load_matrix(record_path, &cmp, &err);
     if (st != ASSAY_OK) {
         cli_error("%s", err.message);
         assay_report_free(report);

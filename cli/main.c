@@ -90,6 +90,21 @@ int cli_exit_for_input(assay_status status)
     return status == ASSAY_ERR_IO ? EXIT_USAGE : cli_exit_for(status);
 }
 
+/* Every pair of targets (or prompts) of a record, each with its paired
+   test. */
+static assay_status print_matrix(const char *record_path, FILE *out,
+                                 assay_error *err)
+{
+    assay_compare *cmp;
+    assay_status st = assay_compare_load_matrix(record_path, &cmp, err);
+    if (st != ASSAY_OK)
+        return st;
+    fprintf(out, "\n");
+    st = assay_compare_write(cmp, ASSAY_FORMAT_TEXT, out, err);
+    assay_compare_free(cmp);
+    return st;
+}
+
 int cli_print_record(const char *record_path, FILE *out)
 {
     return cli_print_record_as(record_path, out, ASSAY_FORMAT_TEXT);
@@ -105,8 +120,14 @@ int cli_print_record_as(const char *record_path, FILE *out,
         cli_error("%s", err.message);
         return cli_exit_for_input(st);
     }
+    if (out && format == ASSAY_FORMAT_TEXT && cli_wants_color(out))
+        format = ASSAY_FORMAT_TEXT_COLOR;
     if (out)
         st = assay_summary_write(summary, format, out, &err);
+    size_t groups = assay_summary_group_count(summary);
+    if (out && st == ASSAY_OK && groups > 1 && groups <= CLI_MAX_MATRIX_GROUPS &&
+        (format == ASSAY_FORMAT_TEXT || format == ASSAY_FORMAT_TEXT_COLOR))
+        st = print_matrix(record_path, out, &err);
     int code = !assay_summary_completed(summary) ? EXIT_INCOMPLETE
                : assay_summary_passed(summary)    ? EXIT_GATES_HOLD
                                                   : EXIT_GATE_FAILED;
