@@ -1085,7 +1085,12 @@ typedef struct tpl_render {
     tpl_scope scopes[TPL_MAX_DEPTH];
     size_t depth;
     const tpl_node *at; /* the variable being rendered, for limit errors */
+    unsigned long steps; /* loop iterations so far: nested loops over a
+                            few items multiply, and may print nothing */
 } tpl_render;
+
+/* Loop iterations one rendering may take before it is refused. */
+#define TPL_MAX_STEPS 1000000UL
 
 /* Where a path lookup stopped: segment `failed` is not in `parent`. */
 typedef struct tpl_miss {
@@ -1531,6 +1536,10 @@ static assay_status render_each(tpl_render *r, size_t head)
                             TPL_MAX_DEPTH);
     int index = 0;
     for (const cJSON *c = list->child; c; c = c->next, index++) {
+        if (++r->steps > TPL_MAX_STEPS)
+            return render_error(r, "the loops take more than %lu "
+                                   "iterations",
+                                TPL_MAX_STEPS);
         assay_status st = render_item(r, head, c, index, c->next == NULL);
         if (st != ASSAY_OK)
             return st;

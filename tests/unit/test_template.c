@@ -593,9 +593,34 @@ static void test_literal(void **state)
     assay__template_free(t);
 }
 
+/* Nested loops over a few items multiply: 10^7 iterations that print
+   nothing are refused instead of running for minutes. */
+static void test_loop_budget(void **state)
+{
+    (void)state;
+    assay__template *t;
+    assay_error err;
+    const char *text = "{{#each a}}{{#each a}}{{#each a}}{{#each a}}"
+                       "{{#each a}}{{#each a}}{{#each a}}"
+                       "{{/each}}{{/each}}{{/each}}{{/each}}"
+                       "{{/each}}{{/each}}{{/each}}";
+    assert_int_equal(assay__template_compile(text, NULL, &t, &err), ASSAY_OK);
+    cJSON *vars = cJSON_Parse("{\"a\": [0,1,2,3,4,5,6,7,8,9]}");
+    assay__buf out;
+    assay__buf_init(&out, 0);
+    assert_int_equal(assay__template_render(t, vars, "c1", &out, &err),
+                     ASSAY_ERR_TEMPLATE);
+    assert_non_null(strstr(err.message, "more than 1000000 iterations"));
+    assert_int_equal(out.len, 0);
+    assay__buf_release(&out);
+    cJSON_Delete(vars);
+    assay__template_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loop_budget),
         cmocka_unit_test(test_literal_only),
         cmocka_unit_test(test_is_constant),
         cmocka_unit_test(test_variables),
