@@ -18,3 +18,9 @@ meson compile -C "$build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
+
+# CI only (CI=true, whole suite): a short libFuzzer pass over each fuzz
+# target in its own clang build; tests/fuzz/run.sh alone runs them long.
+if [ "${CI:-}" = true ] && [ $# -eq 0 ]; then
+    tests/fuzz/run.sh "${ASSAY_CI_FUZZ_SECONDS:-10}"
+fi
