@@ -140,6 +140,23 @@ assay_status assay__text_put_double(assay__buf *out, double v)
 {
     if (isnan(v) || isinf(v))
         return assay__buf_puts(out, "null");
+    /* Counts, repeats, attempts and the like are whole: the digits by
+       hand, without snprintf and the strtod round trip. */
+    if (fabs(v) < 9007199254740992.0 && v == (double)(long long)v &&
+        !(v == 0 && signbit(v))) {
+        char digits[24];
+        size_t n = sizeof digits;
+        long long k = (long long)v;
+        unsigned long long u = k < 0 ? 0ULL - (unsigned long long)k
+                                     : (unsigned long long)k;
+        do {
+            digits[--n] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (k < 0)
+            digits[--n] = '-';
+        return assay__buf_append(out, digits + n, sizeof digits - n);
+    }
 
     char tmp[64];
     /* 15 significant digits always round-trip when fewer would, except
