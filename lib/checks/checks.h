@@ -261,6 +261,10 @@ uint32_t assay__checks_utf8_decode(const char *s, size_t n, size_t *len);
 assay_status assay__checks_put_number(assay__buf *out, double v, int digits);
 /* Whitespace as Python's str.isspace() and str.split() know it. */
 bool assay__checks_is_space(uint32_t c);
+/* Appends `s` with runs of whitespace made single spaces and the ends
+   trimmed: Python's ' '.join(s.split()). */
+assay_status assay__checks_collapse_space(const char *s, size_t n,
+                                          assay__buf *out);
 /*
  * Finds `needle` in `hay` in linear time (ASCII letters folded when asked).
  * Sets *at to the offset of the first match, or to (size_t)-1.

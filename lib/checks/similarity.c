@@ -327,27 +327,6 @@ static assay_status apply_rule(assay__buf *text, int rule)
     return st;
 }
 
-/* ' '.join(text.split()): Python's whitespace, single spaces. */
-static assay_status join_split(const char *s, size_t n, assay__buf *out)
-{
-    assay_status st = ASSAY_OK;
-    bool pending = false;
-    for (size_t i = 0, k; i < n && st == ASSAY_OK; i += k) {
-        uint32_t c = assay__checks_utf8_decode(s + i, n - i, &k);
-        if (assay__checks_utf8_char(s + i, n - i) &&
-            assay__checks_is_space(c)) {
-            pending = out->len > 0;
-            continue;
-        }
-        if (pending)
-            st = assay__buf_putc(out, ' ');
-        pending = false;
-        if (st == ASSAY_OK)
-            st = assay__buf_append(out, s + i, k);
-    }
-    return st;
-}
-
 /* The length of s without trailing Python whitespace: str.rstrip(). */
 static size_t rstrip_len(const char *s, size_t n)
 {
@@ -379,7 +358,7 @@ assay_status assay__bleu_tokenize(const char *s, size_t n, assay__buf *out)
     for (int rule = 1; rule <= 4 && st == ASSAY_OK; rule++)
         st = apply_rule(&text, rule);
     if (st == ASSAY_OK)
-        st = join_split(text.data, text.len, out);
+        st = assay__checks_collapse_space(text.data, text.len, out);
     assay__buf_release(&text);
     return st;
 }

@@ -92,27 +92,6 @@ static assay_status lower_unpunct(const char *s, size_t n, assay__buf *out)
     return st;
 }
 
-/* Splits at whitespace and joins with single spaces: white_space_fix(). */
-static assay_status collapse_space(const char *s, size_t n, assay__buf *out)
-{
-    assay_status st = ASSAY_OK;
-    bool pending = false;
-    for (size_t i = 0, k; i < n && st == ASSAY_OK; i += k) {
-        uint32_t c = assay__checks_utf8_decode(s + i, n - i, &k);
-        if (assay__checks_utf8_char(s + i, n - i) &&
-            assay__checks_is_space(c)) {
-            pending = out->len > 0;
-            continue;
-        }
-        if (pending)
-            st = assay__buf_putc(out, ' ');
-        pending = false;
-        if (st == ASSAY_OK)
-            st = assay__buf_append(out, s + i, k);
-    }
-    return st;
-}
-
 /* SQuAD's normalize_answer(): the steps in its order. */
 static assay_status normalize(const squad_state *state, const char *s, size_t n,
                               assay__buf *out, assay_error *err)
@@ -139,7 +118,7 @@ static assay_status normalize(const squad_state *state, const char *s, size_t n,
         }
     }
     if (st == ASSAY_OK)
-        st = failed(collapse_space(bare, room, out), err);
+        st = failed(assay__checks_collapse_space(bare, room, out), err);
     free(bare);
     assay__buf_release(&low);
     return st;

@@ -294,3 +294,26 @@ size_t assay__checks_lower_utf8(const char *s, size_t n, size_t at, size_t *len,
     }
     return assay__checks_utf8_encode(assay__checks_lower(c), out);
 }
+
+/* ' '.join(text.split()), SQuAD's white_space_fix(): Python's whitespace
+   as split() sees it, words joined by single spaces. */
+assay_status assay__checks_collapse_space(const char *s, size_t n,
+                                          assay__buf *out)
+{
+    assay_status st = ASSAY_OK;
+    bool pending = false;
+    for (size_t i = 0, k; i < n && st == ASSAY_OK; i += k) {
+        uint32_t c = assay__checks_utf8_decode(s + i, n - i, &k);
+        if (assay__checks_utf8_char(s + i, n - i) &&
+            assay__checks_is_space(c)) {
+            pending = out->len > 0;
+            continue;
+        }
+        if (pending)
+            st = assay__buf_putc(out, ' ');
+        pending = false;
+        if (st == ASSAY_OK)
+            st = assay__buf_append(out, s + i, k);
+    }
+    return st;
+}
