@@ -93,8 +93,11 @@ static assay_status read_data(const cJSON *data, long status,
     cJSON_ArrayForEach(item, data)
     {
         const cJSON *index = cJSON_GetObjectItemCaseSensitive(item, "index");
-        size_t slot = cJSON_IsNumber(index) ? (size_t)index->valuedouble
-                                            : position;
+        bool in_range = cJSON_IsNumber(index) && index->valuedouble >= 0 &&
+                        index->valuedouble < (double)e->count;
+        size_t slot = !cJSON_IsNumber(index) ? position
+                      : in_range             ? (size_t)index->valuedouble
+                                             : e->count;
         position++;
         if (slot >= e->count)
             return bad(err, status, "an 'index' is out of range");
@@ -131,7 +134,8 @@ assay_status assay__openai_parse_embeddings(long http_status,
         const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
         const cJSON *tokens =
             cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
-        if (cJSON_IsNumber(tokens))
+        if (cJSON_IsNumber(tokens) && tokens->valuedouble >= 0 &&
+            tokens->valuedouble <= 1e15)
             out->prompt_tokens = (long)tokens->valuedouble;
     }
     cJSON_Delete(root);

@@ -323,7 +323,10 @@ static assay_status read_tool_calls(const cJSON *calls, assay__response *out)
     cJSON_ArrayForEach(call, calls)
     {
         const cJSON *index = cJSON_GetObjectItemCaseSensitive(call, "index");
-        size_t i = cJSON_IsNumber(index) && index->valuedouble >= 0
+        /* An index no answer could have is ignored (and never converted:
+           a double past size_t's range is undefined behaviour). */
+        size_t i = cJSON_IsNumber(index) && index->valuedouble >= 0 &&
+                           index->valuedouble <= 1024
                        ? (size_t)index->valuedouble
                        : position;
         position++;

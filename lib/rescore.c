@@ -11,6 +11,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,15 @@ static double number_of(const cJSON *obj, const char *key, double otherwise)
     return cJSON_IsNumber(v) ? v->valuedouble : otherwise;
 }
 
+/* A whole number from 0 to `max`, else `otherwise`; converting a double
+   out of range would be undefined behaviour. */
+static long whole_of(const cJSON *obj, const char *key, long max,
+                     long otherwise)
+{
+    double v = number_of(obj, key, -1);
+    return v >= 0 && v <= (double)max && v == floor(v) ? (long)v : otherwise;
+}
+
 /* The slot of a result line's key, a new one when the key is new. */
 static assay_status slot_of(assay__answers *a, const cJSON *line,
                             assay__recorded **out)
@@ -88,8 +98,8 @@ static assay_status slot_of(assay__answers *a, const cJSON *line,
         st = assay__intern_id(a->cases, case_id, &c);
     if (st == ASSAY_OK)
         st = assay__slotmap_put(a->slots, g, c,
-                                (uint32_t)number_of(line, "repeat", 0), &slot,
-                                &inserted);
+                                (uint32_t)whole_of(line, "repeat", 1000000, 0),
+                                &slot, &inserted);
     if (st != ASSAY_OK)
         return st;
     if (inserted && a->n == a->cap) {
@@ -126,8 +136,9 @@ static assay_status take_result(assay__answers *a, const cJSON *line)
                      ? strdup(message ? message : "an error without a message")
                      : NULL,
         .latency_ms = number_of(line, "latency_ms", -1),
-        .prompt_tokens = (long)number_of(usage, "prompt_tokens", -1),
-        .completion_tokens = (long)number_of(usage, "completion_tokens", -1),
+        .prompt_tokens = whole_of(usage, "prompt_tokens", 1000000000000L, -1),
+        .completion_tokens =
+            whole_of(usage, "completion_tokens", 1000000000000L, -1),
     };
     if ((output && !r->output) || (finish && !r->finish_reason) ||
         (cJSON_IsObject(error) && !r->error))
