@@ -53,7 +53,9 @@ stop_server() {
 # run_assay ARGS...: runs assay, keeping stdout, stderr and the exit code in
 # OUT, ERR and CODE.
 run_assay() {
-    "$ASSAY" "$@" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr"
+    # ASSAY_WRAPPER (set by `meson test --setup valgrind`) runs the binary
+    # under memcheck; unset, it is run as it is.
+    ${ASSAY_WRAPPER:-} "$ASSAY" "$@" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr"
     CODE=$?
     OUT=$(cat "$SCRATCH/stdout")
     ERR=$(cat "$SCRATCH/stderr")
