@@ -73,4 +73,17 @@ expect_match "and is told how to ask" \
     "the response has no logprobs: ask for them with params: \\{logprobs: true\\}" \
     "$(chat '.error.message')"
 
+# Real tool calls, scripted by the fake server.
+stop_server
+start_server --answers "$CASES/tool_checks/calls.jsonl"
+OPENAI_BASE_URL=$BASE_URL run_assay run "$CASES/tool_checks/calls.yaml" --no-cache \
+    -o "$SCRATCH/calls.jsonl"
+expect_eq "calls: per check" \
+    '[["bad-args",[false,false,true]],["right",[true,true,true]],["wrong-city",[true,false,true]]]' \
+    "$(jq_of "$SCRATCH/calls.jsonl" '[.[] | select(.type == "result") | [.case, (.checks | map(.pass))]] | sort')"
+expect_eq "calls: recorded" '"get_weather"' \
+    "$(jq_of "$SCRATCH/calls.jsonl" '[.[] | select(.case == "right")][0].tool_calls[0].name')"
+expect_match "calls: the reason names the difference" "Marseille" \
+    "$(jq_of "$SCRATCH/calls.jsonl" '[.[] | select(.case == "wrong-city")][0].checks[1].reason')"
+
 finish

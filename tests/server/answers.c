@@ -35,9 +35,51 @@ void report_line(const char *path, long line, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/*
+ * [{name, arguments}] as OpenAI writes a message's tool_calls: ids, type
+ * "function", and the arguments as a JSON text (an object in the answer
+ * file is printed; a string is taken as it is, valid JSON or not).
+ */
+static char *scripted_tool_calls(const cJSON *calls)
+{
+    if (!cJSON_IsArray(calls) || !cJSON_GetArraySize(calls))
+        return NULL;
+    cJSON *out = cJSON_CreateArray();
+    int i = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, calls) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(c, "arguments");
+        char id[32];
+        snprintf(id, sizeof id, "call_%d", ++i);
+        char *text = cJSON_IsString(args) ? strdup(args->valuestring)
+                     : args               ? cJSON_PrintUnformatted(args)
+                                          : strdup("{}");
+        cJSON *call = cJSON_CreateObject(), *fn = cJSON_CreateObject();
+        bool ok = out && text && call && fn && cJSON_IsString(name)
+                  && cJSON_AddStringToObject(call, "id", id)
+                  && cJSON_AddStringToObject(call, "type", "function")
+                  && cJSON_AddStringToObject(fn, "name", name->valuestring)
+                  && cJSON_AddStringToObject(fn, "arguments", text);
+        free(text);
+        if (!ok) {
+            cJSON_Delete(call);
+            cJSON_Delete(fn);
+            cJSON_Delete(out);
+            return NULL;
+        }
+        cJSON_AddItemToObject(call, "function", fn);
+        cJSON_AddItemToArray(out, call);
+    }
+    char *json = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    return json;
+}
+
 static void answer_release(struct answer *a)
 {
     free(a->match);
+    free(a->tool_calls);
     free(a->reply);
     free(a->finish_reason);
     free(a->retry.date);
@@ -58,6 +100,7 @@ static bool json_integer_in(const cJSON *item, long min, long max, long *out)
 
 static const char *const answer_keys[] = {
     "match",      "contains",    "reply",          "status",        "finish_reason", "delay_ms",
+    "tool_calls",
     "chunk_delay_ms", "fault",   "fail_times",     "retry_after",   "retry_after_ms",
 };
 
@@ -75,7 +118,7 @@ static bool check_keys(const cJSON *obj, const char *path, long line)
     cJSON_ArrayForEach(item, obj) {
         if (!is_known_answer_key(item->string)) {
             report_line(path, line,
-                        "unknown key '%s' (expected match, contains, reply, status, finish_reason, "
+                        "unknown key '%s' (expected match, contains, reply, tool_calls, status, finish_reason, "
                         "delay_ms, chunk_delay_ms, fault, fail_times, retry_after, "
                         "retry_after_ms)",
                         item->string);
@@ -233,7 +276,13 @@ static bool answer_from_json(const cJSON *obj, const char *path, long line, stru
         report_line(path, line, "'reply' must be a string");
         ok = false;
     }
-    if (ok && !reply && out->status == 200 && !out->fault) {
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(obj, "tool_calls");
+    if (ok && calls && !(out->tool_calls = scripted_tool_calls(calls))) {
+        report_line(path, line,
+                    "'tool_calls' must be a list of {name, arguments}");
+        ok = false;
+    }
+    if (ok && !reply && !calls && out->status == 200 && !out->fault) {
         report_line(path, line, "missing 'reply'");
         ok = false;
     }

@@ -49,12 +49,18 @@ static char *chat_body(struct exchange *ex, const char *text)
     cJSON *choices = NULL, *choice, *message;
     cJSON *root = completion_envelope(&meta, &choices);
     const cJSON *messages = cJSON_GetObjectItemCaseSensitive(ex->request, "messages");
+    /* An answer that scripts tool calls answers with them instead of text. */
+    const char *calls = ex->answer && !ex->reply_override ? ex->answer->tool_calls : NULL;
+    cJSON *parsed = calls ? cJSON_Parse(calls) : NULL;
     bool ok = root && (choice = cJSON_CreateObject()) && cJSON_AddItemToArray(choices, choice)
               && cJSON_AddNumberToObject(choice, "index", 0)
               && (message = cJSON_AddObjectToObject(choice, "message"))
               && cJSON_AddStringToObject(message, "role", "assistant")
-              && cJSON_AddStringToObject(message, "content", text)
-              && cJSON_AddStringToObject(choice, "finish_reason", finish_reason_of(ex))
+              && (parsed ? cJSON_AddNullToObject(message, "content") != NULL
+                         : cJSON_AddStringToObject(message, "content", text) != NULL)
+              && (!parsed || cJSON_AddItemToObject(message, "tool_calls", parsed))
+              && cJSON_AddStringToObject(choice, "finish_reason",
+                                         parsed ? "tool_calls" : finish_reason_of(ex))
               && add_usage(root, prompt_tokens(messages), completion_tokens(text));
     if (!ok) {
         cJSON_Delete(root);

@@ -96,6 +96,7 @@ struct answer {
     bool contains;                  /* "contains": any prompt holding `match` */
     char *reply;                    /* NULL: use the default reply */
     char *finish_reason;
+    char *tool_calls;               /* OpenAI's message.tool_calls as JSON, or NULL */
     int status;                     /* 200, or a scripted failure in 400..599 */
     const struct fault_mode *fault; /* NULL: none */
     long fail_times;                /* -1: fail every time; N: only the first N requests */
