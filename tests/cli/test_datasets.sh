@@ -89,4 +89,25 @@ expect_match "the extraction suite's schema is the schema file" \
     "^  - json-schema: $(jq -c . "$DATA/extraction.schema.json" | sed 's/[][\\.^$*+?(){}|]/\\&/g')\$" \
     "$(cat "$EXAMPLES/extraction.yaml")"
 
+# Tool calling: the fake server makes each expected call (built from
+# the dataset), then gets the first case's arguments wrong.
+NAME=tool_calls
+run_assay validate "$EXAMPLES/$NAME.yaml"
+expect_match "$NAME: case count" "^  cases +26\$" "$OUT"
+jq -c '{match: .request, tool_calls: [{name: .function, arguments: .arguments}]}' \
+    "$DATA/$NAME.jsonl" >"$SCRATCH/calls.jsonl"
+start_server --answers "$SCRATCH/calls.jsonl"
+OPENAI_BASE_URL=$BASE_URL run_assay run "$EXAMPLES/$NAME.yaml" --no-cache -j 4 \
+    -o "$SCRATCH/$NAME-gold.jsonl"
+expect_eq "$NAME: the expected calls pass" '[26,26,0,0]' "$(counts "$SCRATCH/$NAME-gold.jsonl")"
+stop_server
+jq -c 'if .match | test("Paris") then .tool_calls[0].arguments.city = "Lyon" else . end' \
+    "$SCRATCH/calls.jsonl" >"$SCRATCH/calls-wrong.jsonl"
+start_server --answers "$SCRATCH/calls-wrong.jsonl"
+OPENAI_BASE_URL=$BASE_URL run_assay run "$EXAMPLES/$NAME.yaml" --no-cache -j 4 \
+    -o "$SCRATCH/$NAME-wrong.jsonl"
+expect_eq "$NAME: one wrong call fails that case" '["t01"]' \
+    "$(jq_of "$SCRATCH/$NAME-wrong.jsonl" '[.[] | select(.type == "result" and .pass == false) | .case]')"
+stop_server
+
 finish
