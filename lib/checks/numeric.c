@@ -305,8 +305,8 @@ static bool close_enough(const numeric_state *t, double a, double b)
 /* Whether got and want agree, a percentage also read as its hundredth. */
 static bool agree(const numeric_state *t, const number *got, const number *want)
 {
-    for (int g = 0; g <= got->percent; g++)
-        for (int w = 0; w <= want->percent; w++)
+    for (int g = 0; g <= (int)got->percent; g++)
+        for (int w = 0; w <= (int)want->percent; w++)
             if (close_enough(t, got->value / (g ? 100 : 1),
                              want->value / (w ? 100 : 1)))
                 return true;

@@ -644,7 +644,7 @@ assay_status assay__rouge(const char *hyp, size_t n,
     bool first = true;
     for (size_t r = 0; r < n_refs && st == ASSAY_OK; r++) {
         token_list t = {0};
-        assay__rouge_score s;
+        assay__rouge_score s = {0};
         st = assay__rouge_tokenize(refs[r].s, refs[r].len, &ref_texts[r]);
         if (st == ASSAY_OK)
             st = split_tokens(&ref_texts[r], &names, &t);

@@ -90,7 +90,7 @@ assay_status assay__checks_put_number(assay__buf *out, double v, int digits)
     char tmp[400];
     snprintf(tmp, sizeof tmp, "%.*f", digits, v);
     /* whatever the locale put for the decimal point becomes '.' */
-    char clean[400];
+    char clean[400] = "";
     size_t n = 0;
     bool point = false;
     for (const char *c = tmp; *c; c++) {
