@@ -890,6 +890,12 @@ int cmd_run(int argc, char **argv)
     int code = parse_options(argc, argv, &o);
     if (code != EXIT_GATES_HOLD)
         return code < 0 ? EXIT_GATES_HOLD : code;
+    /* A baseline that cannot be read is found before anything is spent. */
+    if (o.baseline && access(o.baseline, R_OK) != 0) {
+        cli_error("cannot read the baseline %s: %s", o.baseline,
+                  strerror(errno));
+        return EXIT_USAGE;
+    }
 
     assay_suite *suite;
     assay_error err;
