@@ -399,7 +399,9 @@ typedef enum assay_stat {
     ASSAY_STAT_SCORE_SE_INFINITE_REPEATS, /* the SE with endless repeats */
     ASSAY_STAT_REPEAT_VARIANCE_SAVED, /* what more repeats could remove from
                                          the variance of the mean */
-    ASSAY_STAT_FLAKY_CASES        /* cases with passing and failing samples */
+    ASSAY_STAT_FLAKY_CASES,       /* cases with passing and failing samples */
+    ASSAY_STAT_ATTEMPTS,          /* requests sent (cache hits send none) */
+    ASSAY_STAT_RETRIES            /* attempts after a result's first */
 } assay_stat;
 
 ASSAY_API const char *assay_summary_suite_name(const assay_summary *summary);

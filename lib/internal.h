@@ -326,6 +326,8 @@ typedef struct assay__stats {
     long long completion_tokens;
     double cost;  /* the sum of the costs reported */
     long cost_n;  /* results that reported a cost */
+    long long attempts; /* requests sent for the results */
+    long long retries;  /* of them, the ones after a result's first */
 } assay__stats;
 
 void assay__stats_init(assay__stats *s);
@@ -335,6 +337,8 @@ void assay__stats_add(assay__stats *s, assay__outcome outcome,
                       long completion_tokens);
 /* Adds a result's cost; NaN or negative (unknown) is ignored. */
 void assay__stats_add_cost(assay__stats *s, double cost);
+/* Adds the attempts a result took (0 for a cache hit). */
+void assay__stats_add_attempts(assay__stats *s, int attempts);
 /* The statistic named by `stat`; NaN when undefined or not kept here. */
 double assay__stats_get(const assay__stats *s, assay_stat stat);
 /* The q-quantile (0..1) of the latencies; NaN when there are none. */
@@ -1186,6 +1190,7 @@ typedef struct assay__observation {
     long prompt_tokens; /* < 0 when unknown */
     long completion_tokens;
     double cost; /* NaN when unknown */
+    int attempts; /* requests sent for it; 0 for a cache hit */
 } assay__observation;
 
 /*

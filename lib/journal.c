@@ -530,6 +530,8 @@ static assay_status put_group(assay__buf *b, const assay_summary *s, size_t i)
         {"latency_p95_ms", ASSAY_STAT_LATENCY_P95_MS},
         {"prompt_tokens", ASSAY_STAT_PROMPT_TOKENS},
         {"completion_tokens", ASSAY_STAT_COMPLETION_TOKENS},
+        {"attempts", ASSAY_STAT_ATTEMPTS},
+        {"retries", ASSAY_STAT_RETRIES},
         {"cost", ASSAY_STAT_COST},
     };
     for (size_t f = 0; st == ASSAY_OK && f < sizeof fields / sizeof *fields;

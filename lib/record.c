@@ -158,6 +158,15 @@ static int repeat_of(const cJSON *line)
     return (int)v->valuedouble;
 }
 
+/* A result's attempts: a whole number up to 100, 0 when absent or bad. */
+static int attempts_of(const cJSON *line)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(line, "attempts");
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 100))
+        return 0;
+    return (int)v->valuedouble;
+}
+
 static double number_or(const cJSON *line, const char *key, double fallback)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(line, key);
@@ -227,6 +236,7 @@ static assay_status read_result(const record_reader *r, const cJSON *line,
         .repeat = repeat_of(line),
         .latency_ms = number_or(line, "latency_ms", -1),
         .cost = number_or(line, "cost", NAN),
+        .attempts = attempts_of(line),
     };
     if (o.repeat < 0)
         return bad_line(r, err,

@@ -96,6 +96,14 @@ void assay__stats_add_cost(assay__stats *s, double cost)
     s->cost_n++;
 }
 
+void assay__stats_add_attempts(assay__stats *s, int attempts)
+{
+    if (attempts <= 0)
+        return;
+    s->attempts += attempts;
+    s->retries += attempts - 1;
+}
+
 double assay__stats_latency_quantile(const assay__stats *s, double q)
 {
     if (s->latency_n <= 0 || !(q >= 0 && q <= 1))
@@ -171,6 +179,10 @@ double assay__stats_get(const assay__stats *s, assay_stat stat)
         return s->results > 0 ? (double)s->errors / (double)s->results : NAN;
     case ASSAY_STAT_COST:
         return s->cost_n > 0 ? s->cost : NAN;
+    case ASSAY_STAT_ATTEMPTS:
+        return (double)s->attempts;
+    case ASSAY_STAT_RETRIES:
+        return (double)s->retries;
     case ASSAY_STAT_PASS_RATE_SE: {
         if (s->results <= 0)
             return NAN;

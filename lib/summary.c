@@ -389,6 +389,7 @@ static assay_status observe_group(assay_summary *s, size_t group,
     assay__stats_add(&g->stats, o->outcome, o->latency_ms, o->prompt_tokens,
                      o->completion_tokens);
     assay__stats_add_cost(&g->stats, o->cost);
+    assay__stats_add_attempts(&g->stats, o->attempts);
     long cluster;
     assay_status st = cluster_of(s, group, o, &cluster);
     if (st != ASSAY_OK)
@@ -455,7 +456,8 @@ assay_status assay__summary_add_result(assay_summary *s, size_t group,
     size_t n = 0;
     for (size_t i = 0; r->has_verdict && i < r->n_checks; i++) {
         const assay__check_outcome *c = &r->checks[i];
-        if (!assay__metric_merge(values, counts, &n, c->type, c->pass,
+        if (!assay__metric_merge(values, counts, &n,
+                                 c->metric ? c->metric : c->type, c->pass,
                                  c->score))
             return ASSAY_ERR_LIMIT;
     }
@@ -475,6 +477,7 @@ assay_status assay__summary_add_result(assay_summary *s, size_t group,
         .prompt_tokens = resp ? resp->prompt_tokens : -1,
         .completion_tokens = resp ? resp->completion_tokens : -1,
         .cost = NAN,
+        .attempts = r->attempts,
     };
     return observe_group(s, group, &o);
 }

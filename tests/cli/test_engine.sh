@@ -61,4 +61,11 @@ expect_eq "streams report usage" 'true' \
     "$(jq_of "$RECORD" '[.[] | select(.target == "streamed" and .pass == true) | .usage.completion_tokens > 0] | all')"
 expect_eq "the exit code" 0 "$CODE"
 
+# The summary's attempts and retries add up to what the result lines say.
+for target in plain streamed; do
+    expect_eq "$target: summary attempts and retries" \
+        "$(jq_of "$RECORD" "[.[] | select(.type == \"result\" and .target == \"$target\") | .attempts] | [add, (map(if . > 1 then . - 1 else 0 end) | add)]")" \
+        "$(tail -n1 "$RECORD" | jq -c "[.groups[] | select(.target == \"$target\") | .attempts, .retries]")"
+done
+
 finish
