@@ -259,6 +259,11 @@ uint32_t assay__checks_utf8_decode(const char *s, size_t n, size_t *len);
  * (0.5, 12, 0.667), the same in every locale. For reasons, not for data.
  */
 assay_status assay__checks_put_number(assay__buf *out, double v, int digits);
+/* A family's value items for a reason: "'a'" or "one of 'a', 'b'", at most
+   `max_items` of them, each excerpted to `bytes`. */
+assay_status assay__checks_put_items(assay__buf *out,
+                                     const assay__check_input *in,
+                                     size_t max_items, size_t bytes);
 /* Whitespace as Python's str.isspace() and str.split() know it. */
 bool assay__checks_is_space(uint32_t c);
 /* Appends `s` with runs of whitespace made single spaces and the ends

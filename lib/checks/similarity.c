@@ -668,25 +668,6 @@ assay_status assay__rouge(const char *hyp, size_t n,
 
 /* ------------------------------------------------------------ reasons */
 
-/* "'ref'" or "one of 'a', 'b'" */
-static assay_status put_refs(assay__buf *out, const assay__check_input *in)
-{
-    assay_status st = ASSAY_OK;
-    if (in->n_items != 1)
-        st = assay__buf_puts(out, "one of ");
-    for (size_t i = 0; i < in->n_items && i < 4 && st == ASSAY_OK; i++) {
-        if (i)
-            st = assay__buf_puts(out, ", ");
-        if (st == ASSAY_OK)
-            st = assay__text_excerpt(out, in->items[i].s, in->items[i].len, 60);
-    }
-    if (st == ASSAY_OK && in->n_items > 4)
-        st = assay__buf_printf(out, " (and %zu more)", in->n_items - 4);
-    if (st == ASSAY_OK && !in->n_items)
-        st = assay__buf_puts(out, "(no reference)");
-    return st;
-}
-
 /* "have NAME >= 0.5 against 'ref'" */
 static assay_status put_want(assay__check_finding *out,
                              const assay__check_input *in, const char *name)
@@ -697,7 +678,7 @@ static assay_status put_want(assay__check_finding *out,
     if (st == ASSAY_OK)
         st = assay__buf_puts(out->want, " against ");
     if (st == ASSAY_OK)
-        st = put_refs(out->want, in);
+        st = assay__checks_put_items(out->want, in, 4, 60);
     return st;
 }
 

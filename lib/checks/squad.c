@@ -236,25 +236,6 @@ static assay_status compare(const squad_state *state,
     return st;
 }
 
-/* "'a'" or "one of 'a', 'b'" */
-static assay_status put_refs(assay__buf *out, const assay__check_input *in)
-{
-    assay_status st = ASSAY_OK;
-    if (in->n_items != 1)
-        st = assay__buf_puts(out, "one of ");
-    for (size_t i = 0; i < in->n_items && i < 8 && st == ASSAY_OK; i++) {
-        if (i)
-            st = assay__buf_puts(out, ", ");
-        if (st == ASSAY_OK)
-            st = assay__text_excerpt(out, in->items[i].s, in->items[i].len, 40);
-    }
-    if (st == ASSAY_OK && in->n_items > 8)
-        st = assay__buf_printf(out, " (and %zu more)", in->n_items - 8);
-    if (st == ASSAY_OK && !in->n_items)
-        st = assay__buf_puts(out, "(no reference)");
-    return st;
-}
-
 static assay_status exact_match_run(void *state, const assay__check_input *in,
                                     assay__check_finding *out, assay_error *err)
 {
@@ -267,7 +248,7 @@ static assay_status exact_match_run(void *state, const assay__check_input *in,
         out->score = b.score;
         st = assay__buf_puts(out->want, "equal ");
         if (st == ASSAY_OK)
-            st = put_refs(out->want, in);
+            st = assay__checks_put_items(out->want, in, 8, 40);
         if (st == ASSAY_OK)
             st = assay__buf_puts(out->want,
                                  " once normalised (case, punctuation, "
@@ -298,7 +279,7 @@ static assay_status f1_run(void *state, const assay__check_input *in,
         if (st == ASSAY_OK)
             st = assay__buf_puts(out->want, " against ");
         if (st == ASSAY_OK)
-            st = put_refs(out->want, in);
+            st = assay__checks_put_items(out->want, in, 8, 40);
         if (st == ASSAY_OK)
             st = assay__buf_puts(out->found, "F1 ");
         if (st == ASSAY_OK)

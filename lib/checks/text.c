@@ -395,3 +395,26 @@ const assay__check_family assay__checks_ends_with = {
     .value_is_template = true,
     .run = ends_with_run,
 };
+
+assay_status assay__checks_put_items(assay__buf *out,
+                                     const assay__check_input *in,
+                                     size_t max_items, size_t bytes)
+{
+    assay_status st = ASSAY_OK;
+    if (in->n_items != 1)
+        st = assay__buf_puts(out, "one of ");
+    for (size_t i = 0; i < in->n_items && i < max_items && st == ASSAY_OK;
+         i++) {
+        if (i)
+            st = assay__buf_puts(out, ", ");
+        if (st == ASSAY_OK)
+            st = assay__text_excerpt(out, in->items[i].s, in->items[i].len,
+                                     bytes);
+    }
+    if (st == ASSAY_OK && in->n_items > max_items)
+        st = assay__buf_printf(out, " (and %zu more)",
+                               in->n_items - max_items);
+    if (st == ASSAY_OK && !in->n_items)
+        st = assay__buf_puts(out, "(no reference)");
+    return st;
+}
