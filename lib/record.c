@@ -20,6 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A result line holds at most one reply (8 MiB by default, a few times
+   that with its logprobs); a longer line is refused, not read whole. */
+#define MAX_RECORD_LINE ((size_t)64 << 20)
+
 typedef struct record_reader {
     const char *path;
     FILE *file;
@@ -28,6 +32,32 @@ typedef struct record_reader {
     ssize_t len;
     long line_no;
 } record_reader;
+
+/*
+ * getline() with a cap: the next line (with its newline, if any) in
+ * r->line; -1 at the end, -2 when it passes MAX_RECORD_LINE.
+ */
+static ssize_t read_line(record_reader *r)
+{
+    size_t len = 0;
+    for (;;) {
+        if (len + 4096 + 1 > r->cap) {
+            if (r->cap >= MAX_RECORD_LINE)
+                return -2;
+            size_t cap = r->cap ? 2 * r->cap : 8192;
+            char *line = realloc(r->line, cap);
+            if (!line)
+                return -2;
+            r->line = line;
+            r->cap = cap;
+        }
+        if (!fgets(r->line + len, (int)(r->cap - len), r->file))
+            return len ? (ssize_t)len : -1;
+        len += strlen(r->line + len);
+        if (len && r->line[len - 1] == '\n')
+            return (ssize_t)len;
+    }
+}
 
 static assay_status bad_line(const record_reader *r, assay_error *err,
                              const char *what)
@@ -42,7 +72,11 @@ static assay_status next_line(record_reader *r, cJSON **out, assay_error *err)
     *out = NULL;
     for (;;) {
         errno = 0;
-        r->len = getline(&r->line, &r->cap, r->file);
+        r->len = read_line(r);
+        if (r->len == -2) {
+            r->line_no++;
+            return bad_line(r, err, "the line is longer than 64 MiB");
+        }
         if (r->len < 0)
             return ferror(r->file)
                        ? assay__error(err, ASSAY_ERR_IO, r->path, 0, 0,

@@ -179,9 +179,32 @@ static void test_record_errors(void **state)
                      ASSAY_ERR_IO);
 }
 
+/* A line longer than any record writes is refused, not read whole. */
+static void test_record_line_cap(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/assay-test-record-XXXXXX";
+    FILE *f = fdopen(mkstemp(path), "w");
+    fputs("{\"type\":\"run\",\"suite\":\"x\",\"targets\":[{\"name\":"
+          "\"a\"}],\"gates\":{}}\n{\"type\":\"result\",\"output\":\"",
+          f);
+    static char chunk[1 << 20];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 65; i++)
+        fwrite(chunk, 1, sizeof chunk, f);
+    fputs("\"}\n", f);
+    fclose(f);
+    assay_summary *s;
+    assay_error err;
+    assert_int_equal(assay_summary_load(path, &s, &err), ASSAY_ERR_RECORD);
+    assert_non_null(strstr(err.message, ":2: the line is longer than 64 MiB"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_line_cap),
         cmocka_unit_test(test_gates),
         cmocka_unit_test(test_no_results_fail_the_gate),
         cmocka_unit_test(test_record_round_trip),
