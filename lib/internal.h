@@ -1240,6 +1240,16 @@ assay_status assay__summary_observe(assay_summary *s,
  */
 bool assay__metric_merge(assay__metric_value *values, int *counts, size_t *n,
                          const char *name, bool pass, double score);
+/* A statistic by the name reports give it. */
+typedef struct assay__stat_field {
+    const char *key;
+    assay_stat stat;
+} assay__stat_field;
+
+/* What a group reports, in order: the summary line and the JSON report. */
+extern const assay__stat_field assay__group_fields[];
+extern const size_t assay__n_group_fields;
+
 /* Adds a result as the journal writes it, to `group`. */
 assay_status assay__summary_add_result(assay_summary *s, size_t group,
                                        const assay__result *r);

@@ -508,35 +508,9 @@ static assay_status put_group(assay__buf *b, const assay_summary *s, size_t i)
         st = assay__text_put_json_string(b, target, strlen(target));
     if (st == ASSAY_OK)
         st = put_str(b, "prompt", assay_summary_group_prompt(s, i));
-    static const struct {
-        const char *key;
-        assay_stat stat;
-    } fields[] = {
-        {"results", ASSAY_STAT_RESULTS},
-        {"passed", ASSAY_STAT_PASSED},
-        {"failed", ASSAY_STAT_FAILED},
-        {"errors", ASSAY_STAT_ERRORS},
-        {"pass_rate", ASSAY_STAT_PASS_RATE},
-        {"pass_rate_low", ASSAY_STAT_PASS_RATE_LOW},
-        {"pass_rate_high", ASSAY_STAT_PASS_RATE_HIGH},
-        {"error_rate", ASSAY_STAT_ERROR_RATE},
-        {"score_mean", ASSAY_STAT_SCORE_MEAN},
-        {"score_se", ASSAY_STAT_SCORE_SE},
-        {"score_low", ASSAY_STAT_SCORE_LOW},
-        {"score_high", ASSAY_STAT_SCORE_HIGH},
-        {"score_se_clustered", ASSAY_STAT_SCORE_SE_CLUSTERED},
-        {"clusters", ASSAY_STAT_CLUSTERS},
-        {"latency_mean_ms", ASSAY_STAT_LATENCY_MEAN_MS},
-        {"latency_p95_ms", ASSAY_STAT_LATENCY_P95_MS},
-        {"prompt_tokens", ASSAY_STAT_PROMPT_TOKENS},
-        {"completion_tokens", ASSAY_STAT_COMPLETION_TOKENS},
-        {"attempts", ASSAY_STAT_ATTEMPTS},
-        {"retries", ASSAY_STAT_RETRIES},
-        {"cost", ASSAY_STAT_COST},
-    };
-    for (size_t f = 0; st == ASSAY_OK && f < sizeof fields / sizeof *fields;
-         f++)
-        st = put_num(b, fields[f].key, assay_summary_stat(s, i, fields[f].stat));
+    for (size_t f = 0; st == ASSAY_OK && f < assay__n_group_fields; f++)
+        st = put_num(b, assay__group_fields[f].key,
+                     assay_summary_stat(s, i, assay__group_fields[f].stat));
     if (st == ASSAY_OK)
         st = put_key(b, "metrics");
     if (st == ASSAY_OK)

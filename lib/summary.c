@@ -1078,3 +1078,33 @@ assay_status assay_summary_load(const char *record_path, assay_summary **out,
 {
     return assay__record_read(record_path, out, err);
 }
+
+/* The statistics a group reports under these names, in this order: the
+   run record's summary line and the JSON report both write this list. */
+const assay__stat_field assay__group_fields[] = {
+    {"results", ASSAY_STAT_RESULTS},
+    {"passed", ASSAY_STAT_PASSED},
+    {"failed", ASSAY_STAT_FAILED},
+    {"errors", ASSAY_STAT_ERRORS},
+    {"pass_rate", ASSAY_STAT_PASS_RATE},
+    {"pass_rate_low", ASSAY_STAT_PASS_RATE_LOW},
+    {"pass_rate_high", ASSAY_STAT_PASS_RATE_HIGH},
+    {"pass_rate_se", ASSAY_STAT_PASS_RATE_SE},
+    {"pass_rate_se_clustered", ASSAY_STAT_PASS_RATE_SE_CLUSTERED},
+    {"error_rate", ASSAY_STAT_ERROR_RATE},
+    {"score_mean", ASSAY_STAT_SCORE_MEAN},
+    {"score_se", ASSAY_STAT_SCORE_SE},
+    {"score_low", ASSAY_STAT_SCORE_LOW},
+    {"score_high", ASSAY_STAT_SCORE_HIGH},
+    {"score_se_clustered", ASSAY_STAT_SCORE_SE_CLUSTERED},
+    {"clusters", ASSAY_STAT_CLUSTERS},
+    {"latency_mean_ms", ASSAY_STAT_LATENCY_MEAN_MS},
+    {"latency_p95_ms", ASSAY_STAT_LATENCY_P95_MS},
+    {"prompt_tokens", ASSAY_STAT_PROMPT_TOKENS},
+    {"completion_tokens", ASSAY_STAT_COMPLETION_TOKENS},
+    {"attempts", ASSAY_STAT_ATTEMPTS},
+    {"retries", ASSAY_STAT_RETRIES},
+    {"cost", ASSAY_STAT_COST},
+};
+const size_t assay__n_group_fields =
+    sizeof assay__group_fields / sizeof assay__group_fields[0];

@@ -32,13 +32,10 @@ static bool add_string(cJSON *obj, const char *key, const char *v)
              : cJSON_AddNullToObject(obj, key) != NULL;
 }
 
-struct stat_field {
-    const char *key;
-    assay_stat stat;
-};
+typedef assay__stat_field stat_field;
 
 static bool add_stats(cJSON *obj, double (*get)(const void *, assay_stat),
-                      const void *ctx, const struct stat_field *fields,
+                      const void *ctx, const stat_field *fields,
                       size_t n)
 {
     bool ok = true;
@@ -67,31 +64,8 @@ static double metric_stat(const void *ctx, assay_stat stat)
     return assay_summary_metric_stat(src->s, src->group, src->metric, stat);
 }
 
-static const struct stat_field group_fields[] = {
-    {"results", ASSAY_STAT_RESULTS},
-    {"passed", ASSAY_STAT_PASSED},
-    {"failed", ASSAY_STAT_FAILED},
-    {"errors", ASSAY_STAT_ERRORS},
-    {"pass_rate", ASSAY_STAT_PASS_RATE},
-    {"pass_rate_low", ASSAY_STAT_PASS_RATE_LOW},
-    {"pass_rate_high", ASSAY_STAT_PASS_RATE_HIGH},
-    {"pass_rate_se", ASSAY_STAT_PASS_RATE_SE},
-    {"pass_rate_se_clustered", ASSAY_STAT_PASS_RATE_SE_CLUSTERED},
-    {"error_rate", ASSAY_STAT_ERROR_RATE},
-    {"score_mean", ASSAY_STAT_SCORE_MEAN},
-    {"score_se", ASSAY_STAT_SCORE_SE},
-    {"score_low", ASSAY_STAT_SCORE_LOW},
-    {"score_high", ASSAY_STAT_SCORE_HIGH},
-    {"score_se_clustered", ASSAY_STAT_SCORE_SE_CLUSTERED},
-    {"clusters", ASSAY_STAT_CLUSTERS},
-    {"latency_mean_ms", ASSAY_STAT_LATENCY_MEAN_MS},
-    {"latency_p95_ms", ASSAY_STAT_LATENCY_P95_MS},
-    {"prompt_tokens", ASSAY_STAT_PROMPT_TOKENS},
-    {"completion_tokens", ASSAY_STAT_COMPLETION_TOKENS},
-    {"cost", ASSAY_STAT_COST},
-};
 
-static const struct stat_field metric_fields[] = {
+static const stat_field metric_fields[] = {
     {"n", ASSAY_STAT_RESULTS},
     {"passed", ASSAY_STAT_PASSED},
     {"pass_rate", ASSAY_STAT_PASS_RATE},
@@ -104,7 +78,7 @@ static const struct stat_field metric_fields[] = {
     {"se_clustered", ASSAY_STAT_SCORE_SE_CLUSTERED},
 };
 
-static const struct stat_field repeat_fields[] = {
+static const stat_field repeat_fields[] = {
     {"cases", ASSAY_STAT_CASES},
     {"samples_per_case", ASSAY_STAT_SAMPLES_PER_CASE},
     {"variance_within", ASSAY_STAT_CASE_VARIANCE_WITHIN},
@@ -189,7 +163,8 @@ static cJSON *group_of(const assay_summary *s, size_t g)
         group &&
         add_string(group, "target", assay_summary_group_target(s, g)) &&
         add_string(group, "prompt", assay_summary_group_prompt(s, g)) &&
-        add_stats(group, group_stat, &src, group_fields, COUNT(group_fields));
+        add_stats(group, group_stat, &src, assay__group_fields,
+                  assay__n_group_fields);
     cJSON *metrics = ok ? metrics_of(s, g) : NULL;
     ok = metrics && cJSON_AddItemToObject(group, "metrics", metrics);
     if (!ok)
