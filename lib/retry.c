@@ -6,7 +6,8 @@
  * hiccup, not the model's answer). Not retried: other 4xx (the request
  * itself is wrong: 400, 401, 403, 404, 422), a 429 whose error says the
  * quota is spent or the request is larger than the limit (waiting cannot
- * help), a response over the size cap. `x-should-retry: true|false` from
+ * help), a 5xx saying a parameter is unsupported (llama-server's answer to
+ * `echo`), a response over the size cap. `x-should-retry: true|false` from
  * the server overrides the rule. The wait is exponential backoff with full
  * jitter (uniform in [0, min(cap, base * 2^n))), or what `retry-after` /
  * `retry-after-ms` says, plus up to 10% so that clients told the same time
@@ -73,6 +74,14 @@ static bool hopeless_429(const assay__attempt *a)
     return a->error_message && strstr(a->error_message, "Request too large");
 }
 
+/* A 5xx that names a parameter the server does not implement, as
+   llama-server answers `echo`: the same request fails the same way. */
+static bool unsupported_parameter(const assay__attempt *a)
+{
+    return a->http_status >= 500 && a->error_message &&
+           strstr(a->error_message, "Unsupported param");
+}
+
 /* Why the attempt may not be retried, or NULL when it may. */
 static const char *refusal(const assay__attempt *a)
 {
@@ -84,6 +93,8 @@ static const char *refusal(const assay__attempt *a)
         return a->body_ok ? "the attempt succeeded" : NULL;
     if (a->http_status == 429 && hopeless_429(a))
         return "the quota is spent or the request exceeds the limit";
+    if (unsupported_parameter(a))
+        return "the server does not support a parameter of the request";
     if (!status_retryable(a->http_status))
         return "the server refused the request itself";
     return NULL;

@@ -81,6 +81,19 @@ static void test_hopeless_429s(void **state)
     assert_true(retried(&busy, &d));
 }
 
+/* llama-server's answer to `echo` on /completions: a 500 every time. */
+static void test_unsupported_parameter(void **state)
+{
+    (void)state;
+    double d;
+    assay__attempt echo = http(500, 1);
+    echo.error_message = "HTTP 500: Unsupported param: echo";
+    assert_false(retried(&echo, &d));
+    assay__attempt crash = http(500, 1);
+    crash.error_message = "HTTP 500: internal error";
+    assert_true(retried(&crash, &d));
+}
+
 static void test_should_retry_header(void **state)
 {
     (void)state;
@@ -178,6 +191,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_what_is_retried),
         cmocka_unit_test(test_hopeless_429s),
+        cmocka_unit_test(test_unsupported_parameter),
         cmocka_unit_test(test_should_retry_header),
         cmocka_unit_test(test_backoff_with_full_jitter),
         cmocka_unit_test(test_retry_after_is_honoured),
