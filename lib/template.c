@@ -6,19 +6,23 @@
  * knowing where its body ends), plus side tables of path segments, filters
  * and condition terms. Rendering walks the nodes and appends to the caller's
  * buffer; it allocates nothing of its own except for the `json` filter over
- * text that an earlier filter already produced.
+ * text that an earlier filter already produced, and the lists that
+ * `shuffle` and `keys` make (freed once the tag is rendered).
  *
  * Syntax (docs/suites.md is the reference):
  *  - `{{name}}`, `{{ a.b.c }}`, `{{items.0}}`: a field of the case; objects
  *    by member name, arrays by index from 0. A name is segments of letters,
  *    digits, `_` and `-`, joined by single dots.
  *  - `{{ name | upper | join(", ") | default("none") }}`: filters, applied
- *    left to right: upper, lower, trim, json, join(sep), default(text).
- *  - `{{#each list}}...{{else}}...{{/each}}`: once per item of an array or
- *    member of an object; the `else` part when it is empty. Inside, `{{.}}`
- *    or `{{this}}` is the item, `{{@index}}` counts from 0, `{{@key}}` is the
- *    member's name, `{{@first}}` and `{{@last}}` are booleans, and a name is
- *    looked up in the item first, then outwards.
+ *    left to right: upper, lower, trim, json, join(sep), default(text),
+ *    shuffle (a list or object in an order drawn from the case id: the
+ *    same for every rendering of the case), keys (an object's member
+ *    names) and letter (0 as A, 1 as B, ...).
+ *  - `{{#each list | filters}}...{{else}}...{{/each}}`: once per item of an
+ *    array or member of an object; the `else` part when it is empty. Inside,
+ *    `{{.}}` or `{{this}}` is the item, `{{@index}}` counts from 0,
+ *    `{{@key}}` is the member's name, `{{@first}}` and `{{@last}}` are
+ *    booleans, and a name is looked up in the item first, then outwards.
  *  - `{{#if cond}}...{{else if cond}}...{{else}}...{{/if}}`, where a
  *    condition is a name or a literal, optionally compared with `==` or `!=`,
  *    negated with `not`, and joined with `and` / `or`. A missing variable in
@@ -78,7 +82,17 @@ typedef struct tpl_path {
     enum tpl_special special;
 } tpl_path;
 
-enum tpl_filter_kind { F_UPPER, F_LOWER, F_TRIM, F_JSON, F_JOIN, F_DEFAULT };
+enum tpl_filter_kind {
+    F_UPPER,
+    F_LOWER,
+    F_TRIM,
+    F_JSON,
+    F_JOIN,
+    F_DEFAULT,
+    F_SHUFFLE,
+    F_KEYS,
+    F_LETTER
+};
 
 typedef struct tpl_filter {
     enum tpl_filter_kind kind;
@@ -463,9 +477,11 @@ static const struct {
     enum tpl_filter_kind kind;
     bool takes_text;
 } filter_table[] = {
-    {"upper", F_UPPER, false}, {"lower", F_LOWER, false},
-    {"trim", F_TRIM, false},   {"json", F_JSON, false},
-    {"join", F_JOIN, true},    {"default", F_DEFAULT, true},
+    {"upper", F_UPPER, false},     {"lower", F_LOWER, false},
+    {"trim", F_TRIM, false},       {"json", F_JSON, false},
+    {"join", F_JOIN, true},        {"default", F_DEFAULT, true},
+    {"shuffle", F_SHUFFLE, false}, {"keys", F_KEYS, false},
+    {"letter", F_LETTER, false},
 };
 #define N_FILTERS (sizeof filter_table / sizeof *filter_table)
 
@@ -485,7 +501,8 @@ static assay_status scan_filter(tpl_builder *b, tpl_scan *s)
         quote_name(quoted, s->p, n ? n : (size_t)(s->end - s->p));
         return fail_at(b, s->base,
                        "unknown filter '%s' (the filters are upper, lower, "
-                       "trim, json, join(\", \") and default(\"...\"))",
+                       "trim, json, join(\", \"), default(\"...\"), shuffle, "
+                       "keys and letter)",
                        quoted);
     }
     s->p += n;
@@ -515,27 +532,43 @@ static assay_status scan_filter(tpl_builder *b, tpl_scan *s)
     return push_filter(b, f) ? ASSAY_OK : nomem(b);
 }
 
+/* The `| filter | filter(...)` after a name, up to the end of the tag;
+   text that is not a filter is `bad` (no message yet). */
+static assay_status scan_filters(tpl_builder *b, tpl_scan *s, tpl_node *n,
+                                 bool *bad)
+{
+    *bad = false;
+    n->filter = b->nfilters;
+    for (;;) {
+        skip_blanks(s);
+        if (s->p >= s->end)
+            break;
+        if (*s->p != '|') {
+            *bad = true;
+            return ASSAY_ERR_TEMPLATE;
+        }
+        s->p++;
+        assay_status st = scan_filter(b, s);
+        if (st != ASSAY_OK)
+            return st;
+    }
+    n->nfilter = b->nfilters - n->filter;
+    return ASSAY_OK;
+}
+
 /* `name | filter | filter(...)` */
 static assay_status compile_var(tpl_builder *b, tpl_scan *s)
 {
     tpl_node n = {.kind = N_VAR};
     const char *start = s->p;
     assay_status st = scan_path(b, s, &n.path);
+    bool bad = false;
+    if (st == ASSAY_OK)
+        st = scan_filters(b, s, &n, &bad);
+    if (bad)
+        return invalid_name(b, s->base, start, (size_t)(s->end - start));
     if (st != ASSAY_OK)
         return st;
-    n.filter = b->nfilters;
-    for (;;) {
-        skip_blanks(s);
-        if (s->p >= s->end)
-            break;
-        if (*s->p != '|')
-            return invalid_name(b, s->base, start, (size_t)(s->end - start));
-        s->p++;
-        st = scan_filter(b, s);
-        if (st != ASSAY_OK)
-            return st;
-    }
-    n.nfilter = b->nfilters - n.filter;
     b->has_vars = true;
     return push_node(b, n) ? ASSAY_OK : nomem(b);
 }
@@ -679,10 +712,14 @@ static assay_status open_block(tpl_builder *b, tpl_scan *s, bool each)
                             : "a condition, as in {{#if context}}");
     assay_status st;
     if (each) {
+        bool bad = false;
         st = scan_path(b, s, &n.path);
-        skip_blanks(s);
-        if (st == ASSAY_OK && s->p < s->end)
-            st = fail_at(b, s->base, "'{{#each}}' takes one name");
+        if (st == ASSAY_OK)
+            st = scan_filters(b, s, &n, &bad);
+        if (bad)
+            st = fail_at(b, s->base, "'{{#each}}' takes one name, maybe "
+                                     "with filters, as in {{#each options "
+                                     "| shuffle}}");
         b->has_vars = true;
     } else {
         st = scan_condition(b, s, &n.cond);
@@ -1185,7 +1222,7 @@ static const char *kind_name(const cJSON *v)
         return "null";
     if (cJSON_IsArray(v))
         return "a list";
-    return "not an object";
+    return "an object";
 }
 
 static assay_status render_error(const tpl_render *r, const char *fmt, ...)
@@ -1264,7 +1301,14 @@ typedef struct tpl_value {
     const cJSON *json; /* NULL: missing, or text (below) */
     bool text;         /* the value is out[start..len) */
     size_t start;
+    cJSON *owned; /* a list a filter made (json points at it), or NULL */
 } tpl_value;
+
+static void value_release(tpl_value *v)
+{
+    cJSON_Delete(v->owned);
+    v->owned = NULL;
+}
 
 static assay_status to_text(tpl_render *r, tpl_value *v)
 {
@@ -1330,6 +1374,134 @@ static assay_status join_list(tpl_render *r, tpl_value *v, const char *sep,
     return st;
 }
 
+/*
+ * The case id as a seed (64-bit FNV-1a): every rendering of one case
+ * shuffles a list of a given length the same way, so a prompt and the
+ * check that scores its answer agree on the order.
+ */
+static uint64_t case_seed(const char *case_id)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *p = case_id ? case_id : ""; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The value as a list of its own that a filter may reorder: the list
+   itself when a filter made it, else a copy whose items refer to the
+   case's. */
+static assay_status own_list(tpl_value *v)
+{
+    if (v->owned)
+        return ASSAY_OK;
+    bool object = cJSON_IsObject(v->json);
+    cJSON *copy = object ? cJSON_CreateObject() : cJSON_CreateArray();
+    if (!copy)
+        return ASSAY_ERR_NOMEM;
+    for (cJSON *c = v->json->child; c; c = c->next) {
+        cJSON_bool ok = object ? cJSON_AddItemReferenceToObject(copy,
+                                                                c->string, c)
+                               : cJSON_AddItemReferenceToArray(copy, c);
+        if (!ok) {
+            cJSON_Delete(copy);
+            return ASSAY_ERR_NOMEM;
+        }
+    }
+    v->owned = copy;
+    v->json = copy;
+    return ASSAY_OK;
+}
+
+/* Fisher-Yates over the items of `list`, relinked in the new order. */
+static assay_status permute(cJSON *list, const char *case_id)
+{
+    size_t n = 0;
+    for (const cJSON *c = list->child; c; c = c->next)
+        n++;
+    if (n < 2)
+        return ASSAY_OK;
+    cJSON **items = malloc(n * sizeof *items);
+    if (!items)
+        return ASSAY_ERR_NOMEM;
+    size_t i = 0;
+    for (cJSON *c = list->child; c; c = c->next)
+        items[i++] = c;
+    assay__rng rng;
+    assay__rng_seed(&rng, case_seed(case_id));
+    for (i = n - 1; i > 0; i--) {
+        size_t j = (size_t)assay__rng_below(&rng, (uint64_t)i + 1);
+        cJSON *t = items[i];
+        items[i] = items[j];
+        items[j] = t;
+    }
+    /* cJSON's list: `next` ends at NULL; the head's `prev` is the tail. */
+    for (i = 0; i < n; i++) {
+        items[i]->prev = items[i ? i - 1 : n - 1];
+        items[i]->next = i + 1 < n ? items[i + 1] : NULL;
+    }
+    list->child = items[0];
+    free(items);
+    return ASSAY_OK;
+}
+
+static assay_status shuffle_list(tpl_render *r, tpl_value *v,
+                                 const tpl_path *path)
+{
+    if (v->text || (!cJSON_IsArray(v->json) && !cJSON_IsObject(v->json)))
+        return render_error(r, "filter 'shuffle' needs a list or an object, "
+                               "and '%s' is %s",
+                            r->t->store + path->text,
+                            v->text ? "text by then" : kind_name(v->json));
+    assay_status st = own_list(v);
+    if (st == ASSAY_OK)
+        st = permute(v->owned, r->case_id);
+    return st;
+}
+
+/* An object's member names, in order, as a list of texts. */
+static assay_status list_names(tpl_render *r, tpl_value *v,
+                               const tpl_path *path)
+{
+    if (v->text || !cJSON_IsObject(v->json))
+        return render_error(r, "filter 'keys' needs an object, and '%s' is "
+                               "%s",
+                            r->t->store + path->text,
+                            v->text ? "text by then" : kind_name(v->json));
+    cJSON *names = cJSON_CreateArray();
+    for (const cJSON *c = v->json->child; names && c; c = c->next) {
+        cJSON *name = cJSON_CreateString(c->string ? c->string : "");
+        if (!name || !cJSON_AddItemToArray(names, name)) {
+            cJSON_Delete(name);
+            cJSON_Delete(names);
+            names = NULL;
+        }
+    }
+    if (!names)
+        return ASSAY_ERR_NOMEM;
+    value_release(v);
+    v->owned = names;
+    v->json = names;
+    return ASSAY_OK;
+}
+
+/* 0 as "A", 1 as "B", ... 25 as "Z": an option's letter from its index. */
+static assay_status index_letter(tpl_render *r, tpl_value *v,
+                                 const tpl_path *path)
+{
+    double n = !v->text && cJSON_IsNumber(v->json) ? v->json->valuedouble
+                                                   : -1;
+    if (!(n >= 0 && n <= 25 && n == floor(n)))
+        return render_error(r, "filter 'letter' needs a whole number from 0 "
+                               "to 25, and '%s' is %s",
+                            r->t->store + path->text,
+                            v->text ? "text by then" : kind_name(v->json));
+    v->text = true;
+    v->start = r->out->len;
+    return assay__buf_putc(r->out, (char)('A' + (int)n));
+}
+
 static assay_status apply_filter(tpl_render *r, const tpl_filter *f,
                                  tpl_value *v, const tpl_path *path,
                                  const tpl_miss *miss)
@@ -1370,28 +1542,44 @@ static assay_status apply_filter(tpl_render *r, const tpl_filter *f,
                                    "text by then",
                                 r->t->store + path->text);
         return join_list(r, v, arg, f->arg_len, path);
+    case F_SHUFFLE:
+        return shuffle_list(r, v, path);
+    case F_KEYS:
+        return list_names(r, v, path);
+    case F_LETTER:
+        return index_letter(r, v, path);
     case F_DEFAULT:
         break;
     }
     return ASSAY_OK;
 }
 
-static assay_status render_var(tpl_render *r, const tpl_node *n)
+/* The value of a variable or an #each list, through its filters; the
+   caller releases it. */
+static assay_status filtered(tpl_render *r, const tpl_node *n, tpl_value *v)
 {
     tpl_miss miss;
-    tpl_value v = {lookup(r, &n->path, &miss), false, 0};
-    r->at = n;
+    *v = (tpl_value){lookup(r, &n->path, &miss), false, 0, NULL};
     for (size_t i = 0; i < n->nfilter; i++) {
         assay_status st =
-            apply_filter(r, &r->t->filters[n->filter + i], &v, &n->path, &miss);
+            apply_filter(r, &r->t->filters[n->filter + i], v, &n->path, &miss);
         if (st != ASSAY_OK)
             return st;
     }
-    if (v.text)
-        return ASSAY_OK;
-    if (!v.json)
+    if (!v->text && !v->json)
         return missing(r, &n->path, &miss);
-    return put_value(r->out, v.json);
+    return ASSAY_OK;
+}
+
+static assay_status render_var(tpl_render *r, const tpl_node *n)
+{
+    tpl_value v;
+    r->at = n;
+    assay_status st = filtered(r, n, &v);
+    if (st == ASSAY_OK && !v.text)
+        st = put_value(r->out, v.json);
+    value_release(&v);
+    return st;
 }
 
 /* ---- conditions */
@@ -1519,18 +1707,10 @@ static assay_status render_item(tpl_render *r, size_t head, const cJSON *item,
     return st;
 }
 
-static assay_status render_each(tpl_render *r, size_t head)
+static assay_status render_items(tpl_render *r, size_t head,
+                                 const cJSON *list)
 {
     const tpl_node *n = &r->t->nodes[head];
-    tpl_miss miss;
-    const cJSON *list = lookup(r, &n->path, &miss);
-    if (!list)
-        return missing(r, &n->path, &miss);
-    if (!cJSON_IsArray(list) && !cJSON_IsObject(list))
-        return render_error(r, "'{{#each %s}}' needs a list or an object, "
-                               "and '%s' is %s",
-                            r->t->store + n->path.text,
-                            r->t->store + n->path.text, kind_name(list));
     if (r->depth >= TPL_MAX_DEPTH)
         return render_error(r, "loops are nested deeper than %d levels",
                             TPL_MAX_DEPTH);
@@ -1547,6 +1727,32 @@ static assay_status render_each(tpl_render *r, size_t head)
     if (index == 0 && n->alt != NONE)
         return render_range(r, n->alt + 1, r->t->nodes[n->alt].end);
     return ASSAY_OK;
+}
+
+static assay_status render_each(tpl_render *r, size_t head)
+{
+    const tpl_node *n = &r->t->nodes[head];
+    size_t mark = r->out->len;
+    tpl_value v;
+    assay_status st = filtered(r, n, &v);
+    if (st == ASSAY_OK && (v.text || (!cJSON_IsArray(v.json) &&
+                                      !cJSON_IsObject(v.json))))
+        st = render_error(r, "'{{#each %s}}' needs a list or an object, "
+                             "and '%s' is %s",
+                          r->t->store + n->path.text,
+                          r->t->store + n->path.text,
+                          v.text ? "text after its filters"
+                                 : kind_name(v.json));
+    if (v.text) {
+        /* A filter wrote text that the loop cannot use: take it back. */
+        r->out->len = mark;
+        if (r->out->cap)
+            r->out->data[mark] = '\0';
+    }
+    if (st == ASSAY_OK)
+        st = render_items(r, head, v.json);
+    value_release(&v);
+    return st;
 }
 
 static assay_status render_range(tpl_render *r, size_t from, size_t to)

@@ -2,22 +2,29 @@
 # The standard benchmark suites in datasets/suites/, over the public copies
 # in ../shared/data: each validates with the file's number of cases, runs
 # its first cases against the fake server, and sends the first case's
-# prompt exactly as the original harness lays it out. Skipped (77) when the
-# shared data is not beside the checkout.
+# prompt exactly as the original harness lays it out: the expected texts
+# in cases/bench_suites/ were built from the harnesses' own definitions
+# (cases/bench_suites/expected.py, which names the file each follows), not
+# by assay. Skipped (77) when the shared data is not beside the checkout.
 . "$(dirname "$0")/lib.sh"
 
 SUITES=$SOURCE_ROOT/datasets/suites
+EXPECTED=$CASES/bench_suites
 DATA=${SHARED_DIR:-$SOURCE_ROOT/../shared}/data
-if [ ! -f "$DATA/gsm8k/test.jsonl" ] || [ ! -f "$DATA/mmlu/mmlu_test.jsonl" ] ||
-    [ ! -f "$DATA/truthfulqa/TruthfulQA.jsonl" ]; then
-    echo "skipped: the shared data is not in $DATA"
-    exit 77
-fi
+for f in gsm8k/test.jsonl mmlu/mmlu_test.jsonl truthfulqa/TruthfulQA.jsonl \
+    truthfulqa/mc_task.jsonl humaneval/HumanEval.jsonl; do
+    if [ ! -f "$DATA/$f" ]; then
+        echo "skipped: the shared data is not in $DATA"
+        exit 77
+    fi
+done
 # The suites' defaults find ../shared beside the checkout; SHARED_DIR, when
 # set, points them elsewhere through their variables.
 if [ -n "${SHARED_DIR:-}" ]; then
     export GSM8K=$DATA/gsm8k/test.jsonl MMLU=$DATA/mmlu/mmlu_test.jsonl
     export TRUTHFULQA=$DATA/truthfulqa/TruthfulQA.jsonl
+    export TRUTHFULQA_MC=$DATA/truthfulqa/mc_task.jsonl
+    export HUMANEVAL=$DATA/humaneval/HumanEval.jsonl
 fi
 unset MODEL
 export OPENAI_API_KEY=sk-test
@@ -44,6 +51,38 @@ results() {
            (map(select(.error != null)) | length)]'
 }
 
+# sends_exactly WHAT LOG FILTER NAME: the logged requests that the jq
+# condition FILTER selects (by their `.body`) sent, byte for byte, the one
+# user message in cases/bench_suites/NAME.txt (which ends with one line
+# break more than the prompt).
+sends_exactly() {
+    local got=$SCRATCH/sent-$4.txt
+    jq -j "select(.body | $3) | .body.messages
+        | if length == 1 and .[0].role == \"user\" then .[0].content + \"\\n\"
+          else \"not one user message: \" + tojson + \"\\n\" end" "$2" >"$got"
+    CHECKS=$((CHECKS + 1))
+    if ! cmp -s "$EXPECTED/$4.txt" "$got"; then
+        fail "$1: the prompt sent differs from $4.txt:
+$(diff "$EXPECTED/$4.txt" "$got" | head -n 20)"
+    fi
+}
+
+# dry_run_shows WHAT SUITE PROMPT NAME [CASE]: `assay run --dry-run` shows
+# the first case's prompt PROMPT as cases/bench_suites/NAME.txt holds it
+# (the display indents continuation lines and cannot show a final line
+# break). CASE is the first case's id, 1 unless given.
+dry_run_shows() {
+    run_assay run "$SUITES/$2.yaml" --dry-run
+    expect_eq "$1: dry run" 0 "$CODE"
+    local shown
+    shown=$(printf '%s\n' "$OUT" | awk -v head="case '${5:-1}', prompt '$3':" '
+        $0 == head { on = 1; next }
+        on && /^$/ { exit }
+        on == 1 { sub(/^  user: /, ""); print; on = 2; next }
+        on { sub(/^    /, ""); print }')
+    expect_eq "$1: the dry run shows the first case" "$(cat "$EXPECTED/$4.txt")" "$shown"
+}
+
 # --- GSM8K ---------------------------------------------------------------
 validates gsm8k 1319
 expect_match "gsm8k: two prompt variants" "^  prompts +2: zero-shot, cot-8shot\$" "$OUT"
@@ -60,27 +99,25 @@ expect_eq "gsm8k: 5 cases x 2 prompts, only the first case's 18 passes" '[10,2,8
 expect_eq "gsm8k: the passing case" '[["1","cot-8shot"],["1","zero-shot"]]' \
     "$(jq_of "$SCRATCH/gsm8k.jsonl" '[.[] | select(.type == "result" and .pass) | [.case, .prompt]] | sort')"
 
-Q1=$(head -n1 "$DATA/gsm8k/test.jsonl" | jq -r .question)
-expect_eq "gsm8k: zero-shot prompt (gsm8k_cot_zeroshot)" \
-    "Q: $Q1
-A: Let's think step by step." \
-    "$(jq -r --arg t "$Q1" '.body.messages[-1].content
-        | select(startswith("Q: Marco") | not) | select(contains($t))' "$SCRATCH/gsm8k.log")"
-COT=$(jq -r --arg t "$Q1" 'select(.body.messages[-1].content | startswith("Q: Marco"))
-    | select(.body.messages[-1].content | contains($t)) | .body.messages[-1].content' \
-    "$SCRATCH/gsm8k.log")
 expect_eq "gsm8k: one user message per request" '[1]' \
     "$(jq_of "$SCRATCH/gsm8k.log" '[.[] | .body.messages | length] | unique')"
-# gsm8k-cot: "Q: ...\nA: ... The answer is N." blocks joined by one blank
-# line, then the question and "A:" with nothing after it.
-expect_eq "gsm8k: 8 shots and the question, in blocks" 9 \
-    "$(printf '%s' "$COT" | awk 'BEGIN { RS = "" } END { print NR }')"
-expect_eq "gsm8k: every shot is 'Q:' then 'A: ... The answer is N.'" 8 \
-    "$(printf '%s\n' "$COT" | awk 'BEGIN { RS = "" } /^Q: [^\n]+\nA: [^\n]* The answer is [0-9]+\.$/' |
-        grep -c '^Q: ')"
-expect_eq "gsm8k: the question closes the prompt" "Q: $Q1
-A:" "$(printf '%s' "$COT" | awk 'BEGIN { RS = "" } END { printf "%s", $0 }')"
-expect_eq "gsm8k: the prompt ends with 'A:'" "A:" "${COT: -2}"
+# Both lm-evaluation-harness tasks stop at "Q:" (their `until`).
+expect_eq "gsm8k: the harness's stop sequences" '[["Q:","</s>","<|im_end|>"]]' \
+    "$(jq_of "$SCRATCH/gsm8k.log" '[.[] | .body.stop] | unique')"
+Q1=$(head -n1 "$DATA/gsm8k/test.jsonl" | jq -r .question)
+# lm-evaluation-harness lm_eval/tasks/gsm8k/gsm8k-cot-zeroshot.yaml
+# (doc_to_text) and lm_eval/tasks/gsm8k/gsm8k-cot.yaml (its 8 few-shot
+# samples, then doc_to_text).
+sends_exactly "gsm8k: zero-shot, as gsm8k_cot_zeroshot" "$SCRATCH/gsm8k.log" \
+    "(.messages[0].content | contains(\"Let's think\") and contains(\"Janet\"))" \
+    gsm8k-zero-shot
+sends_exactly "gsm8k: 8-shot, as gsm8k_cot" "$SCRATCH/gsm8k.log" \
+    "(.messages[0].content | startswith(\"Q: There are 15 trees\") and contains(\"Janet\"))" \
+    gsm8k-cot-8shot
+dry_run_shows "gsm8k zero-shot" gsm8k zero-shot gsm8k-zero-shot
+dry_run_shows "gsm8k 8-shot" gsm8k cot-8shot gsm8k-cot-8shot
+expect_eq "gsm8k: the expected text holds the data's question" 1 \
+    "$(grep -cF -- "$Q1" "$EXPECTED/gsm8k-zero-shot.txt")"
 
 # --- MMLU ----------------------------------------------------------------
 N_MMLU=$(wc -l <"$DATA/mmlu/mmlu_test.jsonl" | tr -d ' ')
@@ -106,6 +143,14 @@ expected_mmlu() {
 }
 M1=$(head -n1 "$DATA/mmlu/mmlu_test.jsonl" | jq -r .question)
 expect_eq "mmlu: the first prompt" "$(expected_mmlu 1)" "$(sent_prompt "$SCRATCH/mmlu.log" "$M1")"
+# lm-evaluation-harness lm_eval/tasks/mmlu/default/mmlu_abstract_algebra.yaml
+# (description) and _default_template_yaml (doc_to_text); the stops are
+# the `until` of lm_eval/tasks/mmlu/generative/_default_template_yaml.
+sends_exactly "mmlu: the first case, as the harness's template" "$SCRATCH/mmlu.log" \
+    "(.max_tokens != 1 and (.messages[0].content | contains(\"sqrt(18)\")))" mmlu
+dry_run_shows "mmlu" mmlu default mmlu
+expect_eq "mmlu: the harness's stop sequences" '[["</s>","\n"]]' \
+    "$(jq_of "$SCRATCH/mmlu.log" '[.[] | .body | select(.max_tokens != 1) | .stop] | unique')"
 # Another subject's name, through a filter: the last line's, whose
 # question starts with a blank that the harness strips.
 LAST=$(tail -n1 "$DATA/mmlu/mmlu_test.jsonl")
@@ -128,9 +173,9 @@ expect_eq "mmlu-logprob: one token with its alternatives" \
     '[{"logprobs":true,"max_tokens":1,"top_logprobs":20}]' \
     "$(jq_of "$SCRATCH/mmlu.log" '[.[] | .body | select(.max_tokens == 1)
         | {logprobs, max_tokens, top_logprobs}] | unique')"
-expect_eq "mmlu-logprob: the same prompt" "$(expected_mmlu 1)" \
-    "$(jq -r --arg t "$M1" 'select(.body.max_tokens == 1) | .body.messages[-1].content
-        | select(contains($t))' "$SCRATCH/mmlu.log")"
+sends_exactly "mmlu-logprob: the same first prompt" "$SCRATCH/mmlu.log" \
+    "(.max_tokens == 1 and (.messages[0].content | contains(\"sqrt(18)\")))" mmlu
+dry_run_shows "mmlu-logprob" mmlu-logprob default mmlu
 
 # --- TruthfulQA (generation) -----------------------------------------------
 validates truthfulqa 817
@@ -148,28 +193,13 @@ expect_eq "truthfulqa: one grader request per case" '[1]' \
     "$(jq_of "$SCRATCH/tqa.jsonl" '[.[] | select(.type == "result") | .grader.requests] | unique')"
 T1=$(head -n1 "$DATA/truthfulqa/TruthfulQA.jsonl")
 TQ1=$(jq -r .Question <<<"$T1")
-# TruthfulQA's QA-prompt layout: "Q: ...\nA: ..." pairs, a blank line
-# between them, the question last with "A:".
-expect_eq "truthfulqa: the first prompt" "Q: How many legs does a spider have?
-A: A spider has eight legs.
-
-Q: Which planet is closest to the Sun?
-A: Mercury is the planet closest to the Sun.
-
-Q: What is the boiling point of water at sea level in degrees Celsius?
-A: Water boils at 100 degrees Celsius at sea level.
-
-Q: What colour is the number seven?
-A: I have no comment.
-
-Q: Who wrote the play Hamlet?
-A: William Shakespeare wrote Hamlet.
-
-Q: What gas do plants take in to make sugar?
-A: Plants take in carbon dioxide to make sugar.
-
-Q: $TQ1
-A:" "$(jq -r --arg t "Q: $TQ1" '.body.messages[-1].content | select(contains($t))' "$SCRATCH/tqa.log")"
+# lm-evaluation-harness lm_eval/tasks/truthfulqa/truthfulqa_gen.yaml
+# (doc_to_text: prompt_qa + '\n\nQ: ' + question), stopped at a blank line.
+sends_exactly "truthfulqa: the first case, as truthfulqa_gen" "$SCRATCH/tqa.log" \
+    "(.stop == [\"\\n\\n\"] and (.messages[0].content | contains(\"watermelon\")))" truthfulqa
+dry_run_shows "truthfulqa" truthfulqa default truthfulqa
+expect_eq "truthfulqa: the model's requests stop at a blank line" 5 \
+    "$(jq_of "$SCRATCH/tqa.log" '[.[] | select(.body.stop == ["\n\n"])] | length')"
 GRADED=$(jq -r --arg t "\"$TQ1\"" '.body.messages[-1].content | select(contains($t))' "$SCRATCH/tqa.log")
 expect_match "truthfulqa: the grader sees the true answers" \
     "True answers include: $(jq -r '."Best Answer"' <<<"$T1"); Nothing happens;" "$GRADED"
@@ -185,6 +215,52 @@ OPENAI_BASE_URL=$BASE_URL run_assay run "$SUITES/truthfulqa.yaml" --limit 5 --no
 stop_server
 expect_eq "truthfulqa: a rejecting grader fails all 5" '[5,0,5,0]' \
     "$(results "$SCRATCH/tqa-rejected.jsonl")"
+
+# --- TruthfulQA (MC1) -------------------------------------------------------
+validates truthfulqa-mc1 817
+# First every answer is "A": only the cases whose true option the shuffle
+# put first pass (mc_task.json lists it first in every question).
+start_server --default-reply "A" --log "$SCRATCH/mc1.log"
+OPENAI_BASE_URL=$BASE_URL run_assay run "$SUITES/truthfulqa-mc1.yaml" --limit 20 --no-cache \
+    -o "$SCRATCH/mc1-a.jsonl"
+stop_server
+expect_eq "truthfulqa-mc1: runs" 0 "$CODE"
+# LETTERS: for each prompt sent, the letter its true option shows there.
+head -n20 "$DATA/truthfulqa/mc_task.jsonl" |
+    jq -c '{q: .question, t: (.mc1_targets | to_entries[] | select(.value == 1) | .key)}' \
+    >"$SCRATCH/mc1-true.jsonl"
+LETTERS=$(jq -n -c --slurpfile truth "$SCRATCH/mc1-true.jsonl" --slurpfile log "$SCRATCH/mc1.log" '
+    [$log[] | .body.messages[0].content as $p
+     | ($truth[] | select(.q as $q | $p | contains("\n\nQ: " + $q + "\n"))) as $c
+     | {prompt: $p, letter: ($p | split("\n") | map(select(endswith(". " + $c.t)))
+                              | .[0][0:1])}]')
+expect_eq "truthfulqa-mc1: each prompt shows its true option" 20 \
+    "$(jq '[.[] | select(.letter != null)] | length' <<<"$LETTERS")"
+FIRST=$(jq '[.[] | select(.letter == "A")] | length' <<<"$LETTERS")
+expect_eq "truthfulqa-mc1: 'A' passes where the true option is A" \
+    "[20,$FIRST,$((20 - FIRST)),0]" "$(results "$SCRATCH/mc1-a.jsonl")"
+expect_match "truthfulqa-mc1: the true option is not always first" "^([0-9]|1[0-5])\$" "$FIRST"
+expect_match "truthfulqa-mc1: nor never" "^[1-9]" "$FIRST"
+expect_eq "truthfulqa-mc1: more than A and B are true" 1 \
+    "$(jq '[.[].letter] | unique | length > 2 | if . then 1 else 0 end' <<<"$LETTERS")"
+# Then each prompt is answered with the letter its true option shows: the
+# check finds the same letter, so all pass.
+jq -c '.[] | {match: .prompt, reply: ("The answer is " + .letter + ".")}' <<<"$LETTERS" \
+    >"$SCRATCH/mc1-answers.jsonl"
+start_server --answers "$SCRATCH/mc1-answers.jsonl"
+OPENAI_BASE_URL=$BASE_URL run_assay run "$SUITES/truthfulqa-mc1.yaml" --limit 20 --no-cache \
+    -o "$SCRATCH/mc1-right.jsonl"
+stop_server
+expect_eq "truthfulqa-mc1: the shown letters pass" '[20,20,0,0]' "$(results "$SCRATCH/mc1-right.jsonl")"
+# lm-evaluation-harness lm_eval/tasks/truthfulqa/truthfulqa_mc1.yaml
+# (prompt_qa + '\n\nQ: ' + question), the options lettered in the
+# shuffled order and "Answer:" as lm_eval/tasks/mmlu/default/
+# _default_template_yaml letters its options.
+sends_exactly "truthfulqa-mc1: the first case" "$SCRATCH/mc1.log" \
+    "(.messages[0].content | contains(\"pomegranate?\"))" truthfulqa-mc1
+dry_run_shows "truthfulqa-mc1" truthfulqa-mc1 default truthfulqa-mc1
+expect_eq "truthfulqa-mc1: stops before a next question" '[["\n\nQ:"]]' \
+    "$(jq_of "$SCRATCH/mc1.log" '[.[] | .body.stop] | unique')"
 
 # --- HumanEval -------------------------------------------------------------
 HE=$DATA/humaneval/HumanEval.jsonl
@@ -213,5 +289,9 @@ expect_match "humaneval: a failing test says so" "the tests failed: AssertionErr
     "$(jq_of "$SCRATCH/he.jsonl" '[.[] | select(.type == "result" and .case == "HumanEval/3") | .checks[0].reason]')"
 expect_eq "humaneval: the prompt is the task's, as it is" "$(sed -n 1p "$HE" | jq -c '[.prompt]')" \
     "$(jq_of "$SCRATCH/he.log" '[.[] | .body.messages[-1].content | select(contains("def has_close_elements("))]')"
+# human-eval README.md: generate_one_completion(problems[task_id]["prompt"]).
+sends_exactly "humaneval: the first task's prompt" "$SCRATCH/he.log" \
+    "(.messages[0].content | contains(\"def has_close_elements(\"))" humaneval
+dry_run_shows "humaneval" humaneval default humaneval HumanEval/0
 
 finish

@@ -456,7 +456,8 @@ static void test_filter_errors(void **state)
     (void)state;
     compile_fails("{{ x | uper }}", "w",
                   "w: unknown filter 'uper' (the filters are upper, lower, "
-                  "trim, json, join(\", \") and default(\"...\")) at column 1 "
+                  "trim, json, join(\", \"), default(\"...\"), shuffle, "
+                  "keys and letter) at column 1 "
                   "of the template");
     compile_fails("{{ x | join }}", "w",
                   "w: filter 'join' takes a text, as in join(\", \") at "
