@@ -2,10 +2,12 @@
  * assay.h - the whole public API of libassay, an LLM evaluation harness.
  *
  * A suite (targets, a prompt, a dataset, checks, gates) is loaded from a
- * YAML or JSON file; a run sends every case to every target through one
- * libcurl multi loop, scores each answer with the suite's checks, appends a
- * result line to a JSON Lines run record as it arrives, and aggregates a
- * summary whose gates decide pass or fail.
+ * YAML or JSON file or built in code, its targets models or the program's
+ * own functions (callback targets); a run sends every case to every
+ * target through one libcurl multi loop, scores each answer with the
+ * suite's checks, appends a result line to a JSON Lines run record as it
+ * arrives, and aggregates a summary whose gates decide pass or fail.
+ * docs/api.md is the guided tour.
  *
  * Conventions, for every function below:
  *  - Fallible calls return an assay_status (ASSAY_OK is 0, errors are
@@ -65,7 +67,8 @@ extern "C" {
     X(ERR_TIMEOUT, -13, "timed out")                                      \
     X(ERR_RECORD, -14, "invalid run record")                              \
     X(ERR_STATE, -15, "call not allowed in this state")                  \
-    X(ERR_INTERRUPTED, -16, "interrupted")
+    X(ERR_INTERRUPTED, -16, "interrupted")                                \
+    X(ERR_CALLBACK, -17, "the application's callback failed")
 
 typedef enum assay_status {
 #define ASSAY__STATUS_ENUM(name, value, text) ASSAY_##name = (value),
@@ -195,6 +198,252 @@ ASSAY_API const char *assay_suite_target_key_variable(const assay_suite *suite,
 ASSAY_API bool assay_suite_target_verifies_tls(const assay_suite *suite,
                                                size_t index);
 
+/* ---------------------------------------------------------------- suites in code */
+
+/*
+ * A suite built by the program instead of read from a file, and additions
+ * to a loaded one. Every text argument below named `text` is YAML or JSON,
+ * read by the same code as a suite file; its mistakes are reported as
+ * "WHAT:LINE:COLUMN: message" with the line and column within that text
+ * and the field named. Make every addition before creating a run of the
+ * suite: a run borrows the suite as it is. Each addition changes the
+ * suite's config_hash, so records of different suites are never resumed or
+ * merged together. On failure the suite is left as it was.
+ */
+
+/*
+ * An empty suite named `name`: no target, no check, no case, one prompt
+ * "default" that sends the case's `input` field as the user message (as a
+ * suite file without `prompt:` does) until a prompt is added, repeat 1, no
+ * gates. Free it with assay_suite_free.
+ */
+ASSAY_API assay_status assay_suite_new(const char *name, assay_suite **out,
+                                       assay_error *err);
+
+/*
+ * Adds an OpenAI-compatible target: `base_url` NULL leaves it to
+ * OPENAI_BASE_URL (see assay_run_set_env), `model` is required; `name`
+ * NULL is the model. ASSAY_ERR_SUITE when the name is taken.
+ */
+ASSAY_API assay_status assay_suite_add_target(assay_suite *suite,
+                                              const char *name,
+                                              const char *base_url,
+                                              const char *model,
+                                              assay_error *err);
+/*
+ * Adds a target from the text of one entry of a suite file's `targets:`
+ * list ("{name: small, model: gpt-4o-mini, params: {temperature: 0}}"),
+ * with every key a file's entry takes (params, headers, rate_limit,
+ * output, echo, ...). The suite's `defaults.params` do not apply.
+ */
+ASSAY_API assay_status assay_suite_add_target_text(assay_suite *suite,
+                                                   const char *text,
+                                                   assay_error *err);
+
+/*
+ * A prompt variant: one user message rendered from `template_text`
+ * ("Classify: {{text}}"; the syntax is docs/suites.md's). The first prompt
+ * added replaces the suite's implicit "default" prompt (the case's
+ * `input`), so a suite with one prompt added has just that one; `name`
+ * NULL is "default". ASSAY_ERR_TEMPLATE for a template that does not
+ * compile, ASSAY_ERR_SUITE for a name already taken.
+ */
+ASSAY_API assay_status assay_suite_add_prompt(assay_suite *suite,
+                                              const char *name,
+                                              const char *template_text,
+                                              assay_error *err);
+/*
+ * The same with `n` messages: roles[i] is "system", "developer", "user"
+ * or "assistant" and contents[i] a template.
+ */
+ASSAY_API assay_status assay_suite_add_prompt_messages(
+    assay_suite *suite, const char *name, const char *const *roles,
+    const char *const *contents, size_t n, assay_error *err);
+
+/*
+ * Adds a suite-wide check in the short form {TYPE: VALUE} (`value` NULL
+ * for a check that takes none, as "is-json"); "not-" before the type
+ * negates it. ASSAY_ERR_CHECK names an unknown type or a bad value.
+ */
+ASSAY_API assay_status assay_suite_add_check(assay_suite *suite,
+                                             const char *type,
+                                             const char *value,
+                                             assay_error *err);
+/*
+ * Adds a check from the text of one entry of a suite file's `checks:`
+ * list, in either form ("{type: f1, value: '{{expected}}', threshold:
+ * 0.8, weight: 2, metric: quality}"), so every type and option works.
+ * An `exec` check needs the suite's `allow_exec: true`.
+ */
+ASSAY_API assay_status assay_suite_add_check_text(assay_suite *suite,
+                                                  const char *text,
+                                                  assay_error *err);
+
+/*
+ * Adds an inline case: `vars_json` is a mapping of its fields (JSON or
+ * YAML, "{text: 'great film', expected: positive}"); `id` (may be NULL)
+ * becomes its `id` field, else the field `id` or its position names it.
+ * Fields `checks` (the case's own checks) and `params` work as in a suite
+ * file's `cases:`. ASSAY_ERR_STATE when the suite reads a dataset file.
+ */
+ASSAY_API assay_status assay_suite_add_case(assay_suite *suite,
+                                            const char *id,
+                                            const char *vars_json,
+                                            assay_error *err);
+/*
+ * Reads the cases from the dataset file at `path` (JSON Lines, CSV or a
+ * JSON array, by its extension), taken as given (relative to the working
+ * directory), instead of the suite's dataset or inline cases.
+ */
+ASSAY_API assay_status assay_suite_set_dataset(assay_suite *suite,
+                                               const char *path,
+                                               assay_error *err);
+
+/* ---------------------------------------------------------------- callbacks */
+
+/*
+ * Evaluating the application's own function. A callback target is
+ * answered by a function the program registers, instead of a model: it
+ * gets each rendered request and fills the response, and that answer is
+ * scored, journaled, counted and reported like a model's. A callback
+ * check judges an answer with the program's own code.
+ */
+
+/* A rendered request, borrowed for the time of one call. */
+typedef struct assay_request assay_request;
+/* The answer a callback target fills in, for the time of one call. */
+typedef struct assay_response assay_response;
+/* A case, borrowed for the time of one call. */
+typedef struct assay_case assay_case;
+
+/*
+ * A callback target. Runs on one of the run's worker threads
+ * (assay_run_set_workers), so with more than one worker it is called from
+ * several threads at once and must be thread-safe; the library's own work
+ * (checks, the record, the summary, hooks) stays on the thread that runs
+ * assay_run_execute. It must not call the run it serves. A response left
+ * empty is an empty answer; assay_response_set_error makes the result an
+ * error.
+ */
+typedef void (*assay_target_fn)(const assay_request *req,
+                                assay_response *resp, void *user_data);
+
+/*
+ * Adds a target named `name` answered by `fn` (the issue's
+ * assay_target_callback(name, fn, user_data), here on a suite handle like
+ * every other addition). Its requests go through the run's scheduler like
+ * any target's: the concurrency limit holds, results are recorded as they
+ * finish, cancellation and the deadline stop new calls. A call cannot be
+ * interrupted: a cancelled run (or one past its deadline) waits for the
+ * calls in flight before assay_run_execute returns, and the per-request
+ * timeout does not apply. Replies are never cached, and nothing is
+ * retried. Latency is measured around each call. `fn` and `user_data`
+ * must stay valid while runs of the suite execute.
+ */
+ASSAY_API assay_status assay_suite_add_target_callback(assay_suite *suite,
+                                                       const char *name,
+                                                       assay_target_fn fn,
+                                                       void *user_data,
+                                                       assay_error *err);
+
+/* The messages of the rendered prompt, in order. */
+ASSAY_API size_t assay_request_message_count(const assay_request *req);
+/* The role and the text of message `index`; NULL when out of range. */
+ASSAY_API const char *assay_request_message_role(const assay_request *req,
+                                                 size_t index);
+ASSAY_API const char *assay_request_message_content(const assay_request *req,
+                                                    size_t index);
+/* The request parameters as a JSON object text ("{}" when none): the
+   case's `params` merged over the target's. */
+ASSAY_API const char *assay_request_params_json(const assay_request *req);
+/* The target's name, the prompt variant's name and the repeat index. */
+ASSAY_API const char *assay_request_target(const assay_request *req);
+ASSAY_API const char *assay_request_prompt(const assay_request *req);
+ASSAY_API int assay_request_repeat(const assay_request *req);
+/* The case the request was rendered for. */
+ASSAY_API const assay_case *assay_request_case(const assay_request *req);
+
+/* The case's id. */
+ASSAY_API const char *assay_case_id(const assay_case *kase);
+/*
+ * The case's field at `path` ("text", "meta.level", "choices.0") as a
+ * template prints it: a string as it is, anything else as compact JSON;
+ * NULL when the case has no such field or out of memory. Valid until the
+ * call it was given to returns.
+ */
+ASSAY_API const char *assay_case_var(const assay_case *kase,
+                                     const char *path);
+/* Every field of the case as one JSON object text (NULL when out of
+   memory), valid until the call it was given to returns. */
+ASSAY_API const char *assay_case_vars_json(const assay_case *kase);
+
+/* The answer's text (copied; replaces an earlier one). */
+ASSAY_API assay_status assay_response_set_text(assay_response *resp,
+                                               const char *text);
+/* Adds a tool call: the function's name and its arguments as a JSON text
+   (copied), for the tool-call checks. */
+ASSAY_API assay_status assay_response_add_tool_call(assay_response *resp,
+                                                    const char *name,
+                                                    const char *arguments);
+/* Token usage, for the summary and the token checks (-1: unknown, the
+   default). */
+ASSAY_API void assay_response_set_usage(assay_response *resp,
+                                        long prompt_tokens,
+                                        long completion_tokens);
+/* The finish reason (default "stop", "tool_calls" with tool calls). */
+ASSAY_API assay_status assay_response_set_finish_reason(assay_response *resp,
+                                                        const char *reason);
+/* Makes the result an error (kind "callback") with this message (copied):
+   what the application could not do. Errors get no verdict and are
+   counted apart from failures. */
+ASSAY_API assay_status assay_response_set_error(assay_response *resp,
+                                                const char *message);
+
+/* What a callback check says about one answer. */
+typedef struct assay_check_verdict assay_check_verdict;
+
+/*
+ * A callback check: judges `answer` (`len` bytes, NUL-terminated) for
+ * `kase` and says so through `verdict`. Called on the thread running the
+ * run, in the order the checks are written, never from two threads at
+ * once by one run. A verdict left unset fails with score 0.
+ */
+typedef void (*assay_check_fn)(const char *answer, size_t len,
+                               const assay_case *kase,
+                               assay_check_verdict *verdict, void *user_data);
+
+/* Pass or fail, and a score in [0, 1] (clamped; NaN is 0). */
+ASSAY_API void assay_check_verdict_set(assay_check_verdict *verdict,
+                                       bool pass, double score);
+/* Why (copied), shown in the record as "expected to pass 'NAME'; found
+   REASON". */
+ASSAY_API assay_status assay_check_verdict_set_reason(
+    assay_check_verdict *verdict, const char *reason);
+/* The check could not run: the result becomes an error of kind "check"
+   with this message (copied). */
+ASSAY_API assay_status assay_check_verdict_set_error(
+    assay_check_verdict *verdict, const char *message);
+
+/*
+ * Adds a suite-wide check named `name` (its type in the record and its
+ * metric) that `fn` decides. Like any check it runs in written order,
+ * counts with weight 1, and its pass stands as given.
+ */
+ASSAY_API assay_status assay_suite_add_check_callback(assay_suite *suite,
+                                                      const char *name,
+                                                      assay_check_fn fn,
+                                                      void *user_data,
+                                                      assay_error *err);
+/*
+ * The same with options as YAML or JSON text (NULL: none): `weight`
+ * (default 1; 0 reports it without counting it), `metric` (the name its
+ * scores are aggregated under) and `threshold` (then it passes when its
+ * score reaches the threshold, whatever pass `fn` gave).
+ */
+ASSAY_API assay_status assay_suite_add_check_callback_options(
+    assay_suite *suite, const char *name, const char *options,
+    assay_check_fn fn, void *user_data, assay_error *err);
+
 /* ---------------------------------------------------------------- models */
 
 /* Called once per model id a server lists. */
@@ -257,6 +506,13 @@ ASSAY_API void assay_run_free(assay_run *run);
 
 /* Requests in flight at once, 1 to 65536. */
 ASSAY_API assay_status assay_run_set_concurrency(assay_run *run, int n);
+/*
+ * The threads that call callback targets, 1 to 1024 (default 4;
+ * see assay_suite_add_target_callback). Calls
+ * in flight are also bounded by the run's concurrency. Threads are
+ * started only when the suite has a callback target.
+ */
+ASSAY_API assay_status assay_run_set_workers(assay_run *run, int n);
 /*
  * Attempts per request, 1 to 100 (default 5; 1: never retry). Connection
  * errors, timeouts, 408, 409, 429, 5xx and malformed replies are retried
@@ -575,6 +831,21 @@ ASSAY_API assay_status assay_report_write(const assay_report *report,
                                           assay_format format, FILE *out,
                                           assay_error *err);
 
+/*
+ * The summary, or the report, in `format` to the file at `path`: written
+ * to a temporary file beside it, flushed to disk and renamed over `path`,
+ * so a reader never sees half a report and a failure leaves an older file
+ * as it was. ASSAY_ERR_IO names the path.
+ */
+ASSAY_API assay_status assay_summary_write_path(const assay_summary *summary,
+                                                assay_format format,
+                                                const char *path,
+                                                assay_error *err);
+ASSAY_API assay_status assay_report_write_path(const assay_report *report,
+                                               assay_format format,
+                                               const char *path,
+                                               assay_error *err);
+
 /* ---------------------------------------------------------------- compare */
 
 /*
@@ -826,6 +1097,29 @@ ASSAY_API bool assay_result_check_passed(const assay_result *result,
                                          size_t index);
 ASSAY_API const char *assay_result_check_reason(const assay_result *result,
                                                 size_t index);
+/* The score (0 to 1) and metric of check `index`; NaN and NULL when out
+   of range. */
+ASSAY_API double assay_result_check_score(const assay_result *result,
+                                          size_t index);
+ASSAY_API const char *assay_result_check_metric(const assay_result *result,
+                                                size_t index);
+/* The answer (NULL when none came, as for most errors); *len (may be
+   NULL) gets its length. */
+ASSAY_API const char *assay_result_output(const assay_result *result,
+                                          size_t *len);
+/* The case's score: the weighted mean of its checks' scores (NaN for an
+   error). */
+ASSAY_API double assay_result_score(const assay_result *result);
+/* Milliseconds from request to reply, or in the callback (NaN when no
+   answer came). */
+ASSAY_API double assay_result_latency_ms(const assay_result *result);
+/* The usage the reply reported; -1 when unknown. */
+ASSAY_API long assay_result_prompt_tokens(const assay_result *result);
+ASSAY_API long assay_result_completion_tokens(const assay_result *result);
+/* The reply's finish reason ("stop"), or NULL when unknown. */
+ASSAY_API const char *assay_result_finish_reason(const assay_result *result);
+/* True when the reply came from the response cache. */
+ASSAY_API bool assay_result_cached(const assay_result *result);
 
 /* What a run would send, from assay_run_dry. */
 typedef struct assay_dry_run {

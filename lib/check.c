@@ -86,6 +86,10 @@ static const assay__check_family *const registry[] = {
     &assay__checks_similar,
     &assay__checks_exec,
     &assay__checks_choice_logprob,
+    &assay__checks_select_best,
+    &assay__checks_max_score,
+    &assay__checks_loglik_choice,
+    &assay__checks_loglik_choice_norm,
 };
 /* clang-format on */
 
@@ -862,6 +866,12 @@ assay_status assay__check_compile(const assay__doc *doc, const cJSON *spec,
         family_named(negate ? p.typed + strlen(NOT_PREFIX) : p.typed);
     if (!family)
         return unknown_type(doc, p.type_at, p.type_at_key, p.typed, err);
+    if (negate && family->compare)
+        return assay__doc_error(doc, p.type_at, p.type_at_key, err,
+                                ASSAY_ERR_CHECK,
+                                "check '%s' cannot be negated: it chooses "
+                                "one answer, and the others fail already",
+                                family->name);
     if (p.options) {
         const cJSON *member;
         cJSON_ArrayForEach (member, p.options) {
@@ -911,6 +921,63 @@ assay_status assay__check_compile(const assay__doc *doc, const cJSON *spec,
         };
         st = family->compile(&s, &c->state, err);
     }
+    if (st != ASSAY_OK) {
+        assay__check_free(c);
+        return st;
+    }
+    *out = c;
+    return ASSAY_OK;
+}
+
+/* The options a check made in code takes: those of the long form but
+   its type and value. */
+static assay_status check_code_options(const assay__doc *doc,
+                                       const cJSON *options,
+                                       const assay__check_family *family,
+                                       const char *type, assay_error *err)
+{
+    if (!options)
+        return ASSAY_OK;
+    if (!cJSON_IsObject(options))
+        return assay__doc_error(doc, options, false, err, ASSAY_ERR_CHECK,
+                                "the options of check '%s' are a mapping "
+                                "such as {weight: 2, metric: quality, "
+                                "threshold: 0.5}; found %s",
+                                type, json_kind(options));
+    const cJSON *member;
+    cJSON_ArrayForEach (member, options) {
+        if (!strcmp(member->string, "type") ||
+            !strcmp(member->string, "value") ||
+            !is_option(family, member->string))
+            return assay__doc_error(doc, member, true, err, ASSAY_ERR_CHECK,
+                                    "unknown key '%s' in the options of "
+                                    "check '%s' (it takes 'weight', "
+                                    "'metric' and 'threshold')",
+                                    member->string, type);
+    }
+    return ASSAY_OK;
+}
+
+assay_status assay__check_new(const assay__check_family *family,
+                              const char *type, void *state,
+                              const assay__doc *doc, const cJSON *options,
+                              assay__check **out, assay_error *err)
+{
+    *out = NULL;
+    assay_status st = check_code_options(doc, options, family, type, err);
+    assay__check *c = st == ASSAY_OK ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        if (family->free)
+            family->free(state);
+        return st == ASSAY_OK ? oom(err) : st;
+    }
+    c->family = family;
+    c->state = state;
+    c->type = dup_string(type);
+    c->file = dup_string(doc ? assay__doc_name(doc) : type);
+    if (options)
+        assay__doc_where(doc, options, &c->line, &c->col);
+    st = c->type && c->file ? read_common(c, doc, options, err) : oom(err);
     if (st != ASSAY_OK) {
         assay__check_free(c);
         return st;
@@ -1045,6 +1112,26 @@ bool assay__check_embeds(const assay__check *c)
     return c->family->embeds;
 }
 
+bool assay__check_scores_loglik(const assay__check *c)
+{
+    return c->family->continuations != NULL;
+}
+
+assay_status assay__check_continuations(const assay__check *c,
+                                        const cJSON *vars,
+                                        const char *case_id, assay__buf *out,
+                                        size_t *n, assay_error *err)
+{
+    *n = 0;
+    if (!c->family->continuations)
+        return ASSAY_OK;
+    assay_status st =
+        c->family->continuations(c->state, vars, case_id, out, n, err);
+    if (st != ASSAY_OK)
+        at_check(c, case_id ? case_id : "?", st, err);
+    return st;
+}
+
 assay_status assay__check_ask(const assay__check *c, const char *output,
                               size_t len, const cJSON *vars,
                               const char *case_id,
@@ -1080,6 +1167,137 @@ assay_status assay__check_ask(const assay__check *c, const char *output,
     }
     assay__check_items_release(&items);
     assay__buf_release(&rendered);
+    return st;
+}
+
+/* ------------------------------------------------------------ comparing */
+
+void assay__check_locate(const assay__check *c, assay_status st,
+                         assay_error *err)
+{
+    at_check(c, NULL, st, err);
+}
+
+bool assay__check_compares(const assay__check *c)
+{
+    return c->family->compare != NULL;
+}
+
+bool assay__check_compare_asks(const assay__check *c)
+{
+    return c->family->compare_ask != NULL;
+}
+
+/* What a comparative check is given: its value rendered for the case. */
+typedef struct compare_scratch {
+    assay__buf rendered;
+    assay__check_items items;
+    assay__text_ref one;
+    assay__check_input in;
+} compare_scratch;
+
+static assay_status compare_begin(const assay__check *c, const cJSON *vars,
+                                  const char *case_id, compare_scratch *x,
+                                  assay_error *err)
+{
+    assay__buf_init(&x->rendered, VALUE_MAX);
+    assay__check_items_init(&x->items);
+    x->in = (assay__check_input){
+        .output = "",
+        .value = c->constant ? c->constant : "",
+        .value_len = c->constant_len,
+        .threshold = c->threshold,
+        .vars = vars,
+        .case_id = case_id,
+        .latency_ms = NAN,
+        .ttft_ms = NAN,
+    };
+    assay_status st = render_value(c, vars, case_id, &x->rendered, &x->items,
+                                   &x->one, &x->in, err);
+    if (st != ASSAY_OK)
+        at_check(c, NULL, st, err);
+    return st;
+}
+
+static void compare_end(compare_scratch *x)
+{
+    assay__check_items_release(&x->items);
+    assay__buf_release(&x->rendered);
+}
+
+assay_status assay__check_compare_ask(const assay__check *c,
+                                      const assay__compare_input *answers,
+                                      const cJSON *vars, const char *case_id,
+                                      assay__buf *system, assay__buf *user,
+                                      assay_error *err)
+{
+    compare_scratch x;
+    assay_status st = compare_begin(c, vars, case_id, &x, err);
+    if (st == ASSAY_OK) {
+        st = c->family->compare_ask(c->state, &x.in, answers, system, user,
+                                    err);
+        if (st != ASSAY_OK)
+            at_check(c, case_id ? case_id : "?", st, err);
+    }
+    compare_end(&x);
+    return st;
+}
+
+/* Each answer's verdict from the family's findings. */
+static assay_status compare_verdicts(const assay__buf *want,
+                                     const assay__compare_finding *findings,
+                                     size_t n, assay__verdict *out)
+{
+    assay_status st = ASSAY_OK;
+    for (size_t i = 0; st == ASSAY_OK && i < n; i++) {
+        out[i].pass = findings[i].pass;
+        out[i].score = clamp_score(findings[i].score);
+        assay__buf_reset(&out[i].reason);
+        st = assay__buf_printf(&out[i].reason, "expected to %s; found %s",
+                               want->data, findings[i].found->data);
+    }
+    return st;
+}
+
+assay_status assay__check_compare(const assay__check *c,
+                                  const assay__compare_input *answers,
+                                  const cJSON *vars, const char *case_id,
+                                  const char *reply, size_t reply_len,
+                                  assay__verdict *out, assay_error *err)
+{
+    size_t n = answers->n;
+    assay__buf *found = calloc(n ? n : 1, sizeof *found);
+    assay__compare_finding *findings = calloc(n ? n : 1, sizeof *findings);
+    if (!found || !findings) {
+        free(found);
+        free(findings);
+        return oom(err);
+    }
+    assay__buf want;
+    assay__buf_init(&want, REASON_MAX);
+    for (size_t i = 0; i < n; i++) {
+        assay__buf_init(&found[i], REASON_MAX);
+        findings[i].found = &found[i];
+    }
+    compare_scratch x;
+    assay_status st = compare_begin(c, vars, case_id, &x, err);
+    x.in.grader_reply = reply;
+    x.in.grader_reply_len = reply_len;
+    if (st == ASSAY_OK) {
+        st = c->family->compare(c->state, &x.in, answers, &want, findings,
+                                err);
+        if (st != ASSAY_OK)
+            at_check(c, case_id ? case_id : "?", st, err);
+    }
+    if (st == ASSAY_OK &&
+        (st = compare_verdicts(&want, findings, n, out)) != ASSAY_OK)
+        assay__error(err, st, NULL, 0, 0, "%s", assay_strerror(st));
+    compare_end(&x);
+    for (size_t i = 0; i < n; i++)
+        assay__buf_release(&found[i]);
+    free(found);
+    free(findings);
+    assay__buf_release(&want);
     return st;
 }
 

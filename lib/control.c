@@ -432,3 +432,63 @@ const char *assay_result_check_reason(const assay_result *result, size_t index)
                ? result->r->checks[index].reason
                : NULL;
 }
+
+double assay_result_check_score(const assay_result *result, size_t index)
+{
+    return index < assay_result_check_count(result)
+               ? result->r->checks[index].score
+               : NAN;
+}
+
+const char *assay_result_check_metric(const assay_result *result,
+                                      size_t index)
+{
+    if (index >= assay_result_check_count(result))
+        return NULL;
+    const assay__check_outcome *o = &result->r->checks[index];
+    return o->metric ? o->metric : o->type;
+}
+
+const char *assay_result_output(const assay_result *result, size_t *len)
+{
+    const assay__response *resp = result->r->response;
+    if (len)
+        *len = resp ? resp->content.len : 0;
+    return resp ? resp->content.data : NULL;
+}
+
+double assay_result_score(const assay_result *result)
+{
+    const assay__result *r = result->r;
+    return r->error_kind || !r->has_verdict ? NAN : r->score;
+}
+
+double assay_result_latency_ms(const assay_result *result)
+{
+    const assay__result *r = result->r;
+    return r->latency_ms >= 0 ? r->latency_ms : NAN;
+}
+
+long assay_result_prompt_tokens(const assay_result *result)
+{
+    const assay__response *resp = result->r->response;
+    return resp && resp->prompt_tokens >= 0 ? resp->prompt_tokens : -1;
+}
+
+long assay_result_completion_tokens(const assay_result *result)
+{
+    const assay__response *resp = result->r->response;
+    return resp && resp->completion_tokens >= 0 ? resp->completion_tokens
+                                                : -1;
+}
+
+const char *assay_result_finish_reason(const assay_result *result)
+{
+    const assay__response *resp = result->r->response;
+    return resp && resp->finish_reason[0] ? resp->finish_reason : NULL;
+}
+
+bool assay_result_cached(const assay_result *result)
+{
+    return result->r->cached;
+}

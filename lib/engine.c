@@ -351,6 +351,13 @@ size_t assay__engine_in_flight(const assay__engine *e)
     return e->in_flight;
 }
 
+void assay__engine_wakeup(assay__engine *e)
+{
+    /* curl_multi_wakeup is the one multi call libcurl allows from another
+       thread: it interrupts curl_multi_poll. */
+    curl_multi_wakeup(e->multi);
+}
+
 static void describe_failure(engine_transfer *t, CURLcode rc)
 {
     if (t->data_status != ASSAY_OK)

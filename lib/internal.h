@@ -218,6 +218,63 @@ assay_status assay__check_ask(const assay__check *c, const char *output,
                               const assay__check_context *ctx,
                               assay__buf *system, assay__buf *user,
                               assay_error *err);
+/*
+ * True for a check that scores the log-likelihoods of continuations
+ * (loglik-choice): its case's requests to /completions are built by
+ * assay__loglik_request.
+ */
+bool assay__check_scores_loglik(const assay__check *c);
+/*
+ * For such a check: the continuations it scores for the case `vars`,
+ * appended to `out` each followed by a NUL; *n says how many (0 for any
+ * other check).
+ */
+assay_status assay__check_continuations(const assay__check *c,
+                                        const cJSON *vars,
+                                        const char *case_id, assay__buf *out,
+                                        size_t *n, assay_error *err);
+
+/*
+ * Comparative checks (select-best, max-score) judge the answers of every
+ * target to one (case, prompt, repeat) together, once all are in
+ * (pending.c holds the results until then). The answers, in the suite's
+ * target order, one per target that answered:
+ */
+typedef struct assay__compare_input {
+    size_t n;
+    const char *const *outputs; /* NUL-terminated */
+    const size_t *output_lens;
+    const char *const *targets; /* the targets' names, for reasons */
+    /* Each answer's outcomes of the case's other (not comparative) checks. */
+    const struct assay__check_outcome *const *others;
+    const size_t *n_others;
+} assay__compare_input;
+
+/* Puts "FILE:LINE:COL: check 'TYPE': " in front of err's message. */
+void assay__check_locate(const assay__check *c, assay_status st,
+                         assay_error *err);
+/* True for a comparative check: a run never calls assay__check_run on it. */
+bool assay__check_compares(const assay__check *c);
+/* For a comparative check: true when a grader is asked (select-best). */
+bool assay__check_compare_asks(const assay__check *c);
+/* The grader's messages for a comparative check that asks one. */
+assay_status assay__check_compare_ask(const assay__check *c,
+                                      const assay__compare_input *answers,
+                                      const cJSON *vars, const char *case_id,
+                                      assay__buf *system, assay__buf *user,
+                                      assay_error *err);
+/*
+ * One verdict per answer (out[0..answers->n), initialised by the caller),
+ * from the grader's reply (`reply`, for a check that asks one) or from the
+ * answers' other outcomes. An error means the check cannot judge these
+ * answers (max-score with no other check to rank by); a reply that names
+ * no answer is a failed verdict for every answer, with the reason.
+ */
+assay_status assay__check_compare(const assay__check *c,
+                                  const assay__compare_input *answers,
+                                  const cJSON *vars, const char *case_id,
+                                  const char *reply, size_t reply_len,
+                                  assay__verdict *out, assay_error *err);
 
 /*
  * A case's verdict from its checks' outcomes, each carrying its weight.
@@ -734,6 +791,8 @@ typedef struct assay__target {
     assay__connection conn;
     char *output_field; /* answers with this field of the case, or NULL */
     bool echo;          /* answers with the rendered prompt */
+    assay_target_fn call; /* a callback target's function, or NULL */
+    void *call_data;
 } assay__target;
 
 typedef struct assay__message {
@@ -768,6 +827,8 @@ void assay__rendered_release(assay__rendered *r);
 assay_status assay__prompt_render(const assay__prompt *p, const assay__case *c,
                                   assay__rendered *out, assay_error *err);
 
+typedef struct assay__suite_extras assay__suite_extras;
+
 struct assay_suite {
     assay__doc *doc;
     char *path;
@@ -787,7 +848,17 @@ struct assay_suite {
     bool allow_exec;       /* `exec` checks may run programs */
     assay__gates gates;
     char config_hash[65]; /* SHA-256 of the suite as loaded, in hex */
+    assay__suite_extras *extras; /* what building it in code added (build.c) */
 };
+
+/*
+ * Reads one entry of a `targets:` list (a node of `doc`, which may be
+ * another document than the suite's) into `t`, as a suite file's entry
+ * is read, unknown keys included; the suite's defaults do not apply.
+ */
+assay_status assay__suite_load_target(assay_suite *s, const assay__doc *doc,
+                                      const cJSON *node, assay__target *t,
+                                      assay_error *err);
 
 /* ------------------------------------------------------------ sse.c */
 
@@ -833,6 +904,13 @@ typedef struct assay__response {
     size_t n_tool_calls;
     size_t cap_tool_calls;
     cJSON *logprobs; /* the array of per-token logprobs, or NULL */
+    /*
+     * The reply to a log-likelihood request (loglik.c), one entry per
+     * prompt of its list: {prompt, text, logprobs} with the prompt as
+     * sent and the choice's text and `logprobs` as they came (null where
+     * the reply has no choice for it). NULL for other replies.
+     */
+    cJSON *choices;
     char finish_reason[32];
     char model[128];
     char id[128];
@@ -901,6 +979,49 @@ assay_status assay__openai_stream_feed(assay__openai_stream *s,
 assay_status assay__openai_stream_finish(assay__openai_stream *s,
                                          long http_status, const char *body,
                                          size_t len, assay_error *err);
+
+/* ------------------------------------------------------------ loglik.c */
+
+/*
+ * Log-likelihood multiple choice over /completions, as
+ * lm-evaluation-harness scores `output_type: multiple_choice`: one request
+ * per case whose `prompt` is a list, the case's prompt (the context) then
+ * each continuation, sent with `echo` so that the reply gives every
+ * prompt token's logprob. The loglik-choice checks read the sums.
+ *
+ * The body for the case `c` to a /completions target, when one of the
+ * suite's or the case's checks scores log-likelihoods (*built true);
+ * else nothing is written and *built is false. `params` go through as for
+ * any request, except the fields this request needs: prompt, echo,
+ * logprobs (1), max_tokens (1: vLLM refuses 0; what is generated is left
+ * out of the sums), temperature (0), and no n, best_of or stream.
+ */
+assay_status assay__loglik_request(const assay_suite *s, const assay__case *c,
+                                   const char *model, const cJSON *params,
+                                   const assay__buf *contents,
+                                   size_t n_messages, assay__buf *body,
+                                   bool *built, assay_error *err);
+/*
+ * Parses the reply to such a request (`request` is its body): as
+ * assay__openai_parse_chat, for the whole reply or, from llama-server,
+ * for the first of a JSON array of completions (usage summed over them),
+ * and then out->choices holds each prompt's choice. A refusal that names
+ * `echo` (llama-server's 500 "Unsupported param: echo") or, with a 4xx,
+ * `logprobs`, says that the server cannot score log-likelihoods and what
+ * to use instead.
+ */
+assay_status assay__loglik_parse(const char *request, size_t request_len,
+                                 long http_status, const char *body,
+                                 size_t len, assay__response *out,
+                                 assay_error *err);
+/*
+ * A suite's targets, when one of its checks scores log-likelihoods: each
+ * must send to /completions (such a request is never streamed, whatever
+ * the target says). `targets` is the suite's `targets` node, for the
+ * error's place.
+ */
+assay_status assay__loglik_validate(const assay_suite *s,
+                                    const cJSON *targets, assay_error *err);
 
 /* ------------------------------------------------------------ retry.c */
 
@@ -1077,6 +1198,8 @@ void assay__engine_headers_free(struct curl_slist *headers);
 assay_status assay__engine_submit(assay__engine *e, assay__transfer *t,
                                   const assay__endpoint *endpoint);
 size_t assay__engine_in_flight(const assay__engine *e);
+/* Makes a wait in assay__engine_step return early; safe from any thread. */
+void assay__engine_wakeup(assay__engine *e);
 /*
  * Stops every transfer in flight at once, without calling the done
  * callback: `abandon` gets each one instead (to free what its `user`
@@ -1160,6 +1283,82 @@ assay_status assay__journal_summary(assay__journal *j,
                                     assay_error *err);
 /* Pushes what is buffered to the file (once per batch of results). */
 assay_status assay__journal_flush(assay__journal *j, assay_error *err);
+
+/* ------------------------------------------------------------ pending.c */
+
+/*
+ * The results of a case with a comparative check (select-best, max-score),
+ * held until every target has answered it: one group per (case, prompt,
+ * repeat). When the last is in, the group's comparative checks are judged
+ * (select-best asks the grader once, through the run's hooks), each result
+ * gets their verdicts and its own verdict, and goes back to the run to be
+ * recorded. Only the cases being answered are held.
+ */
+typedef struct assay__pending assay__pending;
+typedef struct assay__group assay__group;
+
+typedef struct assay__pending_hooks {
+    void *data;
+    /* Records a result that is final: its verdict set, or an error. */
+    void (*record)(void *data, assay__result *r);
+    /*
+     * Sends the grader the question of comparative check `check` (an
+     * index into the case's checks: the suite's, then the case's own) of
+     * group `g`. On ASSAY_OK exactly one of assay__group_graded and
+     * assay__group_grader_gone follows, maybe before it returns.
+     */
+    assay_status (*ask)(void *data, assay__group *g, assay__case *c,
+                        size_t prompt, int repeat, size_t check,
+                        const assay__buf *system, const assay__buf *user,
+                        assay_error *err);
+} assay__pending_hooks;
+
+/*
+ * Refuses a suite whose comparative checks cannot run: fewer than two
+ * targets to compare, or select-best without a grader. The error names
+ * the check's place.
+ */
+assay_status assay__pending_check_suite(const assay_suite *s,
+                                        assay_error *err);
+assay_status assay__pending_new(const assay_suite *s,
+                                const assay__pending_hooks *hooks,
+                                assay__pending **out, assay_error *err);
+/* After every job is gone. Accepts NULL. */
+void assay__pending_free(assay__pending *p);
+/*
+ * The group a job for (c, prompt, repeat) joins; *out NULL when the case
+ * has no comparative check. A job of another case closes the groups of
+ * the one before: the run sends a case's jobs together.
+ */
+assay_status assay__pending_join(assay__pending *p, assay__case *c,
+                                 size_t prompt, int repeat,
+                                 assay__group **out);
+/* No job will join any more: every group is closed. */
+void assay__pending_seal(assay__pending *p);
+/*
+ * The run's loop has ended: each group still held is recorded now, its
+ * comparison not made (an error of kind "check" on each answer that says
+ * so). What happens to its jobs afterwards only releases them.
+ */
+void assay__pending_flush(assay__pending *p);
+/*
+ * The result of `target` for the group it joined; `resp` (the result's
+ * response, or NULL) is moved in, the rest copied. Settles the group when
+ * it is the last.
+ */
+assay_status assay__group_hold(assay__group *g, size_t target,
+                               const assay__result *r, assay__response *resp);
+/* A job that joined will give no result (the run is stopping). */
+void assay__group_leave(assay__group *g);
+/*
+ * The grader's reply to the question of comparative check `check`, or
+ * (reply NULL) why it could not answer. Usage < 0 is unknown.
+ */
+void assay__group_graded(assay__group *g, size_t check, const char *reply,
+                         size_t len, long prompt_tokens,
+                         long completion_tokens, const char *failure);
+/* A grader job for `check` is gone unanswered (the run is stopping). */
+void assay__group_grader_gone(assay__group *g, size_t check);
 
 /* ------------------------------------------------------------ summary.c */
 

@@ -41,6 +41,8 @@ void assay__response_reset(assay__response *r)
     clear_tool_calls(r);
     cJSON_Delete(r->logprobs);
     r->logprobs = NULL;
+    cJSON_Delete(r->choices);
+    r->choices = NULL;
     r->http_status = 0;
     r->finish_reason[0] = '\0';
     r->model[0] = '\0';

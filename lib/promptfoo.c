@@ -1179,9 +1179,19 @@ static assay_status assertion(pf *p, const pf_src *src, cJSON *spec,
             *p->err = e;
         return st;
     }
+    if (assay__check_compares(check) && p->s->n_targets < 2) {
+        /* promptfoo compares prompts too; assay compares targets */
+        issue(p, src, spec, false,
+              "'%s' with fewer than two providers (assay compares the "
+              "providers' answers, each prompt apart)",
+              assay__check_type(check));
+        assay__check_free(check);
+        return ASSAY_OK;
+    }
     if (assay__check_needs_grader(check) && assay__check_embeds(check))
         p->needs_embedder = true;
-    else if (assay__check_needs_grader(check))
+    else if (assay__check_needs_grader(check) ||
+             assay__check_compare_asks(check))
         p->needs_grader = true;
     if (out)
         *out = check;

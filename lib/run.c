@@ -15,7 +15,7 @@
  * stops sending, lets the requests in flight finish and be recorded, and
  * then ends the run with that error.
  */
-#include "internal.h"
+#include "callback.h"
 
 #include <curl/curl.h>
 #include <math.h>
@@ -63,7 +63,13 @@ struct run_job {
     run_job *parent;
     size_t check;
     bool embed;
+    bool loglik; /* its request scores continuations (loglik.c) */
     grading *grading; /* a target job whose graders are at work */
+    /* A target job of a case with a comparative check: the group its
+       result is held in (pending.c). A grader job asking about the
+       group's comparative check `check` has `compares` set too. */
+    assay__group *group;
+    bool compares;
 };
 
 typedef struct run_target {
@@ -130,6 +136,10 @@ struct assay_run {
 
     char *answers_path;       /* rescoring: answers from this record */
     assay__answers *answers; /* only while executing */
+    assay__pending *pending; /* results held for comparison; executing */
+
+    int n_workers;            /* threads for callback targets */
+    assay__workers *workers; /* only while executing, with callbacks */
 };
 
 assay_status assay_run_new(const assay_suite *suite, assay_run **out,
@@ -153,6 +163,7 @@ assay_status assay_run_new(const assay_suite *suite, assay_run **out,
     assay__control_init(&run->control, suite, &run->select, &run->progress);
     assay__retry_policy_init(&run->retry);
     run->rng = 0x5EED;
+    run->n_workers = 4;
     *out = run;
     return ASSAY_OK;
 }
@@ -250,6 +261,14 @@ assay_status assay_run_set_answers_from(assay_run *run, const char *path)
         return ASSAY_ERR_NOMEM;
     free(run->answers_path);
     run->answers_path = copy;
+    return ASSAY_OK;
+}
+
+assay_status assay_run_set_workers(assay_run *run, int n)
+{
+    if (n < 1 || n > 1024)
+        return ASSAY_ERR_INVALID;
+    run->n_workers = n;
     return ASSAY_OK;
 }
 
@@ -390,6 +409,8 @@ static run_target *job_target(assay_run *run, const run_job *job)
 {
     if (job->parent)
         return job->embed ? &run->embedder : &run->grader;
+    if (job->compares)
+        return &run->grader;
     return &run->targets[job->target];
 }
 
@@ -436,6 +457,7 @@ static assay_status open_dataset(assay_run *run, assay_error *err)
 }
 
 static void on_done(assay__transfer *t, void *user_data);
+static assay_status start_workers(assay_run *run, assay_error *err);
 
 static assay_status alloc_scratch(assay_run *run, assay_error *err)
 {
@@ -470,9 +492,13 @@ static void free_scratch(assay_run *run)
     assay__verdict_release(&run->verdict);
 }
 
+static assay_status start_pending(assay_run *run, assay_error *err);
+
 static assay_status setup(assay_run *run, assay_error *err)
 {
     assay_status st = resolve_targets(run, err);
+    if (st == ASSAY_OK)
+        st = start_pending(run, err);
     if (st == ASSAY_OK)
         st = make_summary(run, err);
     if (st == ASSAY_OK)
@@ -504,6 +530,8 @@ static assay_status setup(assay_run *run, assay_error *err)
                           run->max_response, on_done, run,
                           &run->engine) != ASSAY_OK)
         st = assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    if (st == ASSAY_OK)
+        st = start_workers(run, err);
     return st;
 }
 
@@ -583,6 +611,17 @@ static assay_status score(assay_run *run, const run_job *job,
                                 "case '%s' has an 'exec' check, and the "
                                 "suite does not allow them (allow_exec)",
                                 job->c->id);
+        if (assay__check_compares(check)) {
+            /* judged with the other targets' answers (pending.c) */
+            run->outcomes[i] = (assay__check_outcome){
+                .type = type,
+                .metric = assay__check_metric(check),
+                .weight = assay__check_weight(check),
+                .reason = "",
+            };
+            *n_done = i + 1;
+            continue;
+        }
         assay__buf_reset(&run->verdict.reason);
         ctx.grader_reply = g && i < g->n_checks ? g->replies[i] : NULL;
         ctx.grader_reply_len = g && i < g->n_checks ? g->reply_lens[i] : 0;
@@ -696,6 +735,11 @@ static void job_free(run_job *job)
     if (!job)
         return;
     run_job *parent = job->parent;
+    /* Gone without a result (the run is stopping): its group knows. */
+    if (job->group && job->compares)
+        assay__group_grader_gone(job->group, job->check);
+    else if (job->group)
+        assay__group_leave(job->group);
     job_end_stream(job);
     grading_free(job->grading);
     assay__case_unref(job->c);
@@ -777,6 +821,9 @@ static assay_status parse_body(const run_job *job, long status,
                                const char *body, size_t len,
                                assay__response *resp, assay_error *err)
 {
+    if (job->loglik)
+        return assay__loglik_parse(job->body, job->body_len, status, body,
+                                   len, resp, err);
     if (!job->embed)
         return assay__openai_parse_chat(status, body, len, resp, err);
     assay__response_reset(resp);
@@ -822,7 +869,9 @@ static void describe_error(assay__result *r, const assay__transfer *t,
         r->error_message = t->curl_error;
         return;
     }
-    r->error_kind = st == ASSAY_ERR_HTTP ? "http" : "response";
+    r->error_kind = st == ASSAY_ERR_HTTP       ? "http"
+                    : st == ASSAY_ERR_CALLBACK ? "callback"
+                                               : "response";
     r->error_status = t ? t->http_status : 0;
     r->error_message = err->message;
 }
@@ -870,14 +919,18 @@ static bool retry_later(assay_run *run, run_job *job, const assay__transfer *t,
     return true;
 }
 
+static void hold(assay_run *run, run_job *job, const assay__result *r,
+                 assay__response *resp);
+
 /*
  * Scores, records and forgets a target job. `resp` is its reply (NULL with
  * an error); `t` is NULL for a reply from the cache or one that waited for
- * its graders.
+ * its graders. A result with a comparative check waits in its group for
+ * the other targets' (the reply moves there); the group records it.
  */
 static void finish_target_job(assay_run *run, run_job *job,
                               const assay__transfer *t, assay_status st,
-                              const assay__response *resp, assay_error *err,
+                              assay__response *resp, assay_error *err,
                               double latency_ms, bool cached)
 {
     const grading *g = job->grading;
@@ -912,7 +965,10 @@ static void finish_target_job(assay_run *run, run_job *job,
             set_verdict(run, &r);
         }
     }
-    record(run, job, &r);
+    if (job->group)
+        hold(run, job, &r, r.response ? resp : NULL);
+    else
+        record(run, job, &r);
     job_free(job);
 }
 
@@ -1114,6 +1170,137 @@ static void grader_answered(assay_run *run, run_job *gj,
         finish_grading(run, parent);
 }
 
+/* ------------------------------------------------------------ comparisons */
+
+/* A result its group has judged (pending.c): recorded as any other. */
+static void record_held(void *data, assay__result *r)
+{
+    record(data, NULL, r);
+}
+
+/*
+ * Gives a result to its group, which records it once every target has
+ * answered. One it cannot keep is recorded at once, as an error.
+ */
+static void hold(assay_run *run, run_job *job, const assay__result *r,
+                 assay__response *resp)
+{
+    assay__group *g = job->group;
+    job->group = NULL; /* it gives its result: it does not leave */
+    assay_status st = assay__group_hold(g, job->target, r, resp);
+    if (st == ASSAY_OK)
+        return;
+    assay__result kept = *r;
+    if (!kept.error_kind) {
+        kept.error_kind = "check";
+        kept.error_message = "not compared: the result could not be held "
+                             "for its comparison";
+        kept.n_checks = 0;
+        kept.has_verdict = false;
+    }
+    record(run, job, &kept);
+    stop_run(run, st, NULL);
+}
+
+/*
+ * Asks the grader the question of comparative check `check` of a group,
+ * as a job like a model-graded check's: the grader target's cache,
+ * retries and rate limits apply.
+ */
+static assay_status ask_for_group(void *data, assay__group *g, assay__case *c,
+                                  size_t prompt, int repeat, size_t check,
+                                  const assay__buf *system,
+                                  const assay__buf *user, assay_error *err)
+{
+    assay_run *run = data;
+    if (!run->suite->grader)
+        return assay__error(err, ASSAY_ERR_SUITE, NULL, 0, 0,
+                            "it needs a model to judge with: give the suite "
+                            "a `grader:` target");
+    const char *roles[] = {"system", "user"};
+    const assay__buf contents[] = {*system, *user};
+    bool has_system = system->len > 0;
+    assay__buf body;
+    assay__buf_init(&body, 0);
+    assay_status st = assay__openai_chat_request(
+        &body, run->suite->grader->model, run->grader.params,
+        roles + !has_system, contents + !has_system, has_system ? 2 : 1);
+    run_job *gj = st == ASSAY_OK ? calloc(1, sizeof *gj) : NULL;
+    if (st == ASSAY_OK && !gj)
+        st = ASSAY_ERR_NOMEM;
+    if (gj) {
+        *gj = (run_job){.c = assay__case_ref(c),
+                        .prompt = prompt,
+                        .repeat = repeat,
+                        .ttft_ms = NAN,
+                        .due_ms = NAN,
+                        .check = check,
+                        .compares = true};
+        gj->body_len = body.len;
+        gj->body = assay__buf_detach(&body, NULL);
+        if (!gj->body)
+            st = ASSAY_ERR_NOMEM;
+        gj->estimated_tokens = estimate_tokens(run->grader.params,
+                                               gj->body_len);
+        if (st == ASSAY_OK && run->cache)
+            st = assay__cache_key(run->grader.base_url, "/chat/completions",
+                                  gj->body, gj->body_len, gj->repeat,
+                                  gj->key);
+    }
+    assay__buf_release(&body);
+    if (st != ASSAY_OK) {
+        job_free(gj);
+        return assay__error(err, st, NULL, 0, 0, "%s", assay_strerror(st));
+    }
+    gj->group = g; /* from here the group hears of it */
+    st = dispatch(run, gj, assay__now_ms(), err);
+    if (st != ASSAY_OK) {
+        gj->group = NULL;
+        job_free(gj);
+    }
+    return st;
+}
+
+/* The grader answered a group's question, or failed for good. */
+static void group_grader_answered(run_job *gj, const assay__transfer *t,
+                                  assay_status st,
+                                  const assay__response *resp,
+                                  const assay_error *err)
+{
+    assay__group *g = gj->group;
+    gj->group = NULL;
+    if (st == ASSAY_OK)
+        assay__group_graded(g, gj->check, resp->content.data,
+                            resp->content.len, resp->prompt_tokens,
+                            resp->completion_tokens, NULL);
+    else
+        assay__group_graded(g, gj->check, NULL, 0, -1, -1,
+                            st == ASSAY_ERR_TRANSPORT && t ? t->curl_error
+                                                           : err->message);
+    job_free(gj);
+}
+
+/* A new job joins the group of its (case, prompt, repeat), if the case
+   has a comparative check. */
+static assay_status join_group(assay_run *run, run_job *job, assay_error *err)
+{
+    assay_status st = assay__pending_join(run->pending, job->c, job->prompt,
+                                          job->repeat, &job->group);
+    if (st != ASSAY_OK)
+        assay__error(err, st, NULL, 0, 0, "%s", assay_strerror(st));
+    return st;
+}
+
+static assay_status start_pending(assay_run *run, assay_error *err)
+{
+    assay__pending_hooks hooks = {
+        .data = run,
+        .record = record_held,
+        .ask = ask_for_group,
+    };
+    return assay__pending_new(run->suite, &hooks, &run->pending, err);
+}
+
 /*
  * A job's reply (or final error) is in, from the wire (`t`) or from the
  * cache (`t` NULL, `latency_ms` as measured when it was first fetched).
@@ -1125,6 +1312,10 @@ static void complete_job(assay_run *run, run_job *job,
 {
     if (job->parent) {
         grader_answered(run, job, t, st, resp, err);
+        return;
+    }
+    if (job->compares) {
+        group_grader_answered(job, t, st, resp, err);
         return;
     }
     if (st == ASSAY_OK && needs_graders(run, job)) {
@@ -1199,8 +1390,8 @@ static assay_status recorded_answer(const assay_run *run, const run_job *job,
 static bool answer_locally(assay_run *run, run_job *job)
 {
     const assay__target *target = &run->suite->targets[job->target];
-    if (job->parent || (!target->echo && !target->output_field &&
-                        !run->answers))
+    if (job->parent || job->compares ||
+        (!target->echo && !target->output_field && !run->answers))
         return false;
     assay__response *resp = &run->response;
     assay__response_reset(resp);
@@ -1305,6 +1496,100 @@ static bool answer_from_cache(assay_run *run, run_job *job)
     job->ttft_ms = ttft >= 0 ? ttft : NAN;
     complete_job(run, job, NULL, st, resp, &err, latency, true);
     return true;
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+/* A job of a callback target: answered by the application's function on
+   a worker thread (workers.c, callback.c), never by the cache. */
+static bool calls_back(const assay_run *run, const run_job *job)
+{
+    return !job->parent && !job->compares &&
+           run->suite->targets[job->target].call;
+}
+
+static size_t calls_in_flight(const assay_run *run)
+{
+    return run->workers ? assay__workers_pending(run->workers) : 0;
+}
+
+static void wake_loop(void *engine)
+{
+    assay__engine_wakeup(engine);
+}
+
+static assay_status start_workers(assay_run *run, assay_error *err)
+{
+    bool any = false;
+    for (size_t i = 0; i < run->suite->n_targets; i++)
+        any = any || run->suite->targets[i].call;
+    if (!any)
+        return ASSAY_OK;
+    if (assay__workers_new(run->n_workers, wake_loop, run->engine,
+                           &run->workers) != ASSAY_OK)
+        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
+                            "cannot start %d worker threads", run->n_workers);
+    return ASSAY_OK;
+}
+
+/* Hands the job to a worker thread; it comes back in collect_calls. */
+static assay_status send_call(assay_run *run, run_job *job, double now,
+                              assay_error *err)
+{
+    assay__call *call;
+    assay_status st = assay__call_new(
+        &run->suite->targets[job->target], run->suite->prompts[job->prompt].name,
+        job->repeat, job->c, job->body, job->body_len, job, &call, err);
+    if (st != ASSAY_OK)
+        return st;
+    assay__workers_submit(run->workers, assay__call_task(call));
+    if (job->attempts++ == 0)
+        job->first_sent_ms = now;
+    return ASSAY_OK;
+}
+
+/* The calls that finished: their room goes to waiting jobs, their
+   answers are scored and recorded here, on the run's thread. */
+static void collect_calls(assay_run *run)
+{
+    if (!run->workers)
+        return;
+    assay__task *next;
+    for (assay__task *t = assay__workers_take(run->workers); t; t = next) {
+        next = t->next;
+        assay__call *call = assay__call_of(t);
+        run_job *job = assay__call_job(call);
+        double now = assay__now_ms();
+        assay__limiter_finished(&run->targets[job->target].limiter, now,
+                                false, job->estimated_tokens, -1);
+        wake_waiting(run, now);
+        assay_error err;
+        assay_error_clear(&err);
+        assay__response *resp;
+        double latency;
+        assay_status st = assay__call_result(call, &resp, &latency, &err);
+        complete_job(run, job, NULL, st, resp, &err, latency, false);
+        assay__call_free(call);
+    }
+}
+
+/* Calls cannot be interrupted: those not started are dropped, the
+   running ones waited for; none is recorded (a resume sends them). */
+static void abandon_calls(assay_run *run)
+{
+    if (!run->workers)
+        return;
+    assay__task *next;
+    for (assay__task *t = assay__workers_drain(run->workers); t; t = next) {
+        next = t->next;
+        job_free(assay__call_job(assay__call_of(t)));
+        assay__call_free(assay__call_of(t));
+    }
+    for (assay__task *t = assay__workers_take(run->workers); t; t = next) {
+        next = t->next;
+        job_free(assay__call_job(assay__call_of(t)));
+        assay__call_free(assay__call_of(t));
+    }
 }
 
 /* ------------------------------------------------------------ sending */
@@ -1430,7 +1715,17 @@ static assay_status new_job(assay_run *run, run_job **out, assay_error *err)
     assay__buf_init(&body, 0);
     const assay__rendered *msgs = &run->rendered[run->next_prompt];
     bool completions = target->conn.endpoint == ASSAY__ENDPOINT_COMPLETIONS;
-    st = completions
+    if (completions &&
+        assay__loglik_request(run->suite, run->current, target->model,
+                              params, msgs->contents, msgs->n, &body,
+                              &job->loglik, err) != ASSAY_OK) {
+        assay__buf_release(&body);
+        cJSON_Delete(own);
+        job_free(job);
+        return err->status;
+    }
+    st = job->loglik ? ASSAY_OK
+         : completions
              ? assay__openai_completion_request(&body, target->model, params,
                                                 msgs->contents, msgs->n)
              : assay__openai_chat_request(&body, target->model, params,
@@ -1492,6 +1787,8 @@ static assay_status start_stream(run_job *job, assay__transfer *t)
 static assay_status send_job(assay_run *run, run_job *job, double now,
                              assay_error *err)
 {
+    if (calls_back(run, job))
+        return send_call(run, job, now, err);
     const run_target *rt = job_target(run, job);
     assay__transfer *t = assay__engine_transfer(run->engine);
     assay_status st = t ? ASSAY_OK : ASSAY_ERR_NOMEM;
@@ -1499,7 +1796,7 @@ static assay_status send_job(assay_run *run, run_job *job, double now,
         t->user = job;
         st = assay__buf_append(&t->request_body, job->body, job->body_len);
     }
-    if (st == ASSAY_OK && rt->stream)
+    if (st == ASSAY_OK && rt->stream && !job->loglik)
         st = start_stream(job, t);
     if (st == ASSAY_OK)
         st = assay__engine_submit(run->engine, t, &rt->endpoint);
@@ -1526,7 +1823,7 @@ static assay_status dispatch(assay_run *run, run_job *job, double now,
     run_target *rt = job_target(run, job);
     if (answer_locally(run, job))
         return ASSAY_OK;
-    if (job->attempts == 0 && isnan(job->due_ms) &&
+    if (job->attempts == 0 && isnan(job->due_ms) && !calls_back(run, job) &&
         answer_from_cache(run, job))
         return ASSAY_OK;
     double wait = assay__limiter_admit(&rt->limiter, now,
@@ -1546,7 +1843,8 @@ static assay_status dispatch(assay_run *run, run_job *job, double now,
 
 static bool wire_full(const assay_run *run)
 {
-    return assay__engine_in_flight(run->engine) >= (size_t)run->concurrency;
+    return assay__engine_in_flight(run->engine) + calls_in_flight(run) >=
+           (size_t)run->concurrency;
 }
 
 /* Sends what is due from the queue, then new jobs while there is room. */
@@ -1572,6 +1870,7 @@ static void fill_the_wire(assay_run *run)
            run->n_waiting < (size_t)run->concurrency) {
         assay_status st;
         if (!advance(run, &err, &st)) {
+            assay__pending_seal(run->pending); /* no job will join */
             if (st != ASSAY_OK)
                 stop_run(run, st, &err);
             return;
@@ -1583,8 +1882,10 @@ static void fill_the_wire(assay_run *run)
         run_job *job;
         st = new_job(run, &job, &err);
         if (st == ASSAY_OK) {
-            st = assay__control_admit(&run->control, job->target,
-                                      job->body_len, &err);
+            st = join_group(run, job, &err);
+            if (st == ASSAY_OK)
+                st = assay__control_admit(&run->control, job->target,
+                                          job->body_len, &err);
             if (st == ASSAY_OK)
                 st = dispatch(run, job, now, &err);
             if (st != ASSAY_OK)
@@ -1606,7 +1907,7 @@ static int wait_ms(const assay_run *run)
 
 static bool work_left(const assay_run *run)
 {
-    if (assay__engine_in_flight(run->engine) > 0)
+    if (assay__engine_in_flight(run->engine) > 0 || calls_in_flight(run) > 0)
         return true;
     if (run->failure != ASSAY_OK)
         return false; /* queued jobs are dropped: the run is stopping */
@@ -1656,8 +1957,10 @@ static void check_control(assay_run *run)
     assay_status st = assay__control_poll(&run->control, &abandon, &err);
     if (st != ASSAY_OK)
         stop_run(run, st, &err);
-    if (abandon)
+    if (abandon) {
         assay__engine_abort_all(run->engine, abandon_job, run);
+        abandon_calls(run);
+    }
 }
 
 static void loop(assay_run *run)
@@ -1671,12 +1974,14 @@ static void loop(assay_run *run)
             return;
         if (assay__engine_step(run->engine, wait_ms(run)) != ASSAY_OK)
             stop_run(run, ASSAY_ERR_TRANSPORT, NULL);
+        collect_calls(run);
         flush_outputs(run);
     }
 }
 
 static assay_status finish(assay_run *run, assay_error *err)
 {
+    assay__pending_flush(run->pending); /* what waited for its comparison */
     flush_outputs(run);
     assay_status st = assay__summary_finish(run->summary);
     if (st != ASSAY_OK)
@@ -1710,8 +2015,13 @@ static void teardown(assay_run *run)
     free(run->waiting);
     run->waiting = NULL;
     run->cap_waiting = 0;
+    abandon_calls(run); /* only when setup failed: the loop took them all */
+    assay__workers_free(run->workers);
+    run->workers = NULL;
     assay__engine_free(run->engine);
     run->engine = NULL;
+    assay__pending_free(run->pending); /* after every job is gone */
+    run->pending = NULL;
     assay__case_unref(run->current);
     run->current = NULL;
     assay__dataset_free(run->dataset);

@@ -16,7 +16,7 @@
  * dataset.c from the spec filled here) or sending anything. A second front
  * end (a promptfoo config) fills the same struct assay_suite.
  */
-#include "internal.h"
+#include "callback.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -489,10 +489,10 @@ static assay_status load_local(const assay__doc *doc, const cJSON *node,
     return st;
 }
 
-static assay_status load_target(loader *l, const cJSON *node,
-                                const cJSON *defaults, assay__target *t)
+static assay_status load_target(loader *l, const assay__doc *doc,
+                                const cJSON *node, const cJSON *defaults,
+                                assay__target *t)
 {
-    const assay__doc *doc = l->s->doc;
     assay_error *err = l->err;
     if (!cJSON_IsObject(node))
         return assay__doc_error(doc, node, false, err, ASSAY_ERR_SUITE,
@@ -546,7 +546,7 @@ static assay_status load_targets(loader *l, const cJSON *root,
     cJSON_ArrayForEach(node, list)
     {
         assay__target *t = &s->targets[s->n_targets++];
-        assay_status st = load_target(l, node, defaults, t);
+        assay_status st = load_target(l, s->doc, node, defaults, t);
         if (st != ASSAY_OK)
             return st;
         for (size_t i = 0; i + 1 < s->n_targets; i++)
@@ -1235,10 +1235,14 @@ static assay_status load_allow_exec(assay_suite *s, const cJSON *root,
 /* A suite check that needs the grader (embeds false) or the embedder. */
 static const assay__check *check_needing(const assay_suite *s, bool embeds)
 {
-    for (size_t i = 0; i < s->n_checks; i++)
+    for (size_t i = 0; i < s->n_checks; i++) {
         if (assay__check_needs_grader(s->checks[i]) &&
             assay__check_embeds(s->checks[i]) == embeds)
             return s->checks[i];
+        if (!embeds && assay__check_compares(s->checks[i]) &&
+            assay__check_compare_asks(s->checks[i]))
+            return s->checks[i]; /* select-best */
+    }
     return NULL;
 }
 
@@ -1280,7 +1284,7 @@ static assay_status load_helper_model(loader *l, const cJSON *root,
     *out = calloc(1, sizeof **out);
     if (!*out)
         return oom(l->err);
-    assay_status st = load_target(l, node, NULL, *out);
+    assay_status st = load_target(l, s->doc, node, NULL, *out);
     if (embedder)
         (*out)->conn.endpoint = ASSAY__ENDPOINT_EMBEDDINGS;
     return st;
@@ -1316,9 +1320,14 @@ static assay_status load_root(loader *l)
     if (st == ASSAY_OK)
         st = load_allow_exec(s, root, l->err);
     if (st == ASSAY_OK)
+        st = assay__loglik_validate(
+            s, cJSON_GetObjectItemCaseSensitive(root, "targets"), l->err);
+    if (st == ASSAY_OK)
         st = load_helper_model(l, root, false, &s->grader);
     if (st == ASSAY_OK)
         st = load_helper_model(l, root, true, &s->embedder);
+    if (st == ASSAY_OK) /* comparative checks need two targets */
+        st = assay__pending_check_suite(s, l->err);
     if (st == ASSAY_OK)
         st = load_repeat(s, root, l->err);
     if (st == ASSAY_OK)
@@ -1399,6 +1408,7 @@ void assay_suite_free(assay_suite *s)
     free(s->name);
     free(s->path);
     assay__doc_free(s->doc);
+    assay__suite_extras_free(s->extras);
     free(s);
 }
 
@@ -1446,6 +1456,19 @@ const char *assay_suite_prompt_name(const assay_suite *s, size_t index)
 size_t assay_suite_check_count(const assay_suite *s)
 {
     return s->n_checks;
+}
+
+assay_status assay__suite_load_target(assay_suite *s, const assay__doc *doc,
+                                      const cJSON *node, assay__target *t,
+                                      assay_error *err)
+{
+    loader l = {.s = s, .err = err};
+    assay__buf_init(&l.more_unknown, 0);
+    assay_status st = load_target(&l, doc, node, NULL, t);
+    if (l.n_unknown > 0 && st != ASSAY_ERR_NOMEM)
+        st = unknown_keys_error(&l);
+    assay__buf_release(&l.more_unknown);
+    return st;
 }
 
 /* What assay_suite_free does to one target or prompt, for narrow.c. */

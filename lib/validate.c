@@ -26,6 +26,24 @@ static assay_status needs_checks(const assay_suite *s, const assay__case *c,
                         c->id);
 }
 
+/* A comparative check of the case's own needs two targets to compare. */
+static assay_status comparable(const assay_suite *s, const assay__case *c,
+                               assay_error *err)
+{
+    for (size_t i = 0; s->n_targets < 2 && i < c->n_checks; i++) {
+        if (!assay__check_compares(c->checks[i]))
+            continue;
+        const char *file = s->dataset.path ? s->dataset.path
+                                           : assay__doc_name(s->doc);
+        return assay__error(err, ASSAY_ERR_SUITE, file, (int)c->line, 0,
+                            "case '%s': check '%s' compares the answers of "
+                            "two or more targets, and the suite has %zu",
+                            c->id, assay__check_type(c->checks[i]),
+                            s->n_targets);
+    }
+    return ASSAY_OK;
+}
+
 static assay_status render_all(const assay_suite *s, const assay__case *c,
                                assay__rendered *r, assay_suite_counts *n,
                                assay_error *err)
@@ -64,6 +82,8 @@ assay_status assay_suite_validate(const assay_suite *s, assay_skip_fn skip,
         if (st != ASSAY_OK || !c)
             break;
         st = needs_checks(s, c, err);
+        if (st == ASSAY_OK)
+            st = comparable(s, c, err);
         if (st == ASSAY_OK)
             st = render_all(s, c, &r, &n, err);
         n.cases += st == ASSAY_OK;

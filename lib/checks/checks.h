@@ -105,6 +105,13 @@ typedef enum assay__check_list_kind {
     ASSAY__LIST_COMMAS
 } assay__check_list_kind;
 
+/* A comparative check's finding on one of the answers it compares. */
+typedef struct assay__compare_finding {
+    bool pass;
+    double score;
+    assay__buf *found; /* the "found" phrase of its reason */
+} assay__compare_finding;
+
 typedef struct assay__check_family {
     const char *name;
     /* True: the value is a string compiled as a template and rendered per
@@ -160,6 +167,33 @@ typedef struct assay__check_family {
        embedder instead of being sent to the grader, and run() gets the
        /embeddings reply. */
     bool embeds;
+    /*
+     * Comparative families only (NULL for the others): the check judges
+     * the answers of every target to one case together. compare() gives
+     * each answer a finding (out[i] for answers->n[i]); `want` is the one
+     * "expected to" phrase they share. in->value is the rendered value and
+     * in->grader_reply the grader's reply when compare_ask is set: the one
+     * question, listing every answer, that the grader is asked first. The
+     * run never calls run() on a comparative check.
+     */
+    assay_status (*compare)(void *state, const assay__check_input *in,
+                            const assay__compare_input *answers,
+                            assay__buf *want,
+                            assay__compare_finding *out,
+                            assay_error *err);
+    assay_status (*compare_ask)(void *state, const assay__check_input *in,
+                                const assay__compare_input *answers,
+                                assay__buf *system, assay__buf *user,
+                                assay_error *err);
+    /*
+     * Log-likelihood families only (NULL for the others): the
+     * continuations whose log-likelihoods the case's request asks for
+     * (assay__check_continuations); run() then reads them from the
+     * reply's choices.
+     */
+    assay_status (*continuations)(void *state, const cJSON *vars,
+                                  const char *case_id, assay__buf *out,
+                                  size_t *n, assay_error *err);
 } assay__check_family;
 
 /*
@@ -201,6 +235,17 @@ assay_status assay__check_list_render(const assay__check_list *l,
                                       assay__check_items *scratch,
                                       const assay__text_ref **refs, size_t *n,
                                       assay_error *err);
+
+/*
+ * A check of `family` made in code rather than read from a suite (a
+ * callback check): `state` is taken (freed with family->free, also on
+ * failure); `options` (may be NULL, a node of `doc`) gives weight, metric
+ * and threshold as the long form does. `type` names it in the record.
+ */
+assay_status assay__check_new(const assay__check_family *family,
+                              const char *type, void *state,
+                              const assay__doc *doc, const cJSON *options,
+                              assay__check **out, assay_error *err);
 
 /* checks/text.c */
 extern const assay__check_family assay__checks_equals;
@@ -425,8 +470,51 @@ extern const assay__check_family assay__checks_answer_relevance;
 extern const assay__check_family assay__checks_context_faithfulness;
 extern const assay__check_family assay__checks_context_recall;
 extern const assay__check_family assay__checks_context_relevance;
+/* The first JSON object in `text`: bare, in prose or in a code fence. */
+cJSON *assay__checks_first_object(const char *text, size_t len);
+
+/* checks/comparative.c */
+extern const assay__check_family assay__checks_select_best;
+extern const assay__check_family assay__checks_max_score;
+/*
+ * The index of the highest of `scores` (the first of equal ones, as
+ * promptfoo breaks ties), or (size_t)-1 when there is none or the highest
+ * is below `threshold` (NaN: no threshold).
+ */
+size_t assay__max_score_pick(const double *scores, size_t n,
+                             double threshold);
+/*
+ * max-score's score of one answer from its other checks' outcomes: the
+ * weighted mean (`sum` false) or weighted sum. A check's weight is
+ * weights[its type] when `weights` (a JSON object) names it, else its own.
+ */
+double assay__max_score_of(const struct assay__check_outcome *outcomes,
+                           size_t n, const cJSON *weights, bool sum);
+/*
+ * The answer the grader chose for select-best: `best` (or `index`) of the
+ * first JSON object of the reply, else the reply itself when it is only a
+ * whole number. False when the reply names none.
+ */
+bool assay__select_best_read(const char *reply, size_t len, long *index);
 /* checks/choice_logprob.c */
 extern const assay__check_family assay__checks_choice_logprob;
+/* checks/loglik.c */
+extern const assay__check_family assay__checks_loglik_choice;
+extern const assay__check_family assay__checks_loglik_choice_norm;
+/*
+ * The log-likelihood of a continuation, from one choice of an echoed
+ * /completions reply: `text` is the choice's text (the prompt, then what
+ * was generated), whose first `prompt_len` bytes are the prompt and the
+ * first `context_len` of those the context; `logprobs` is the choice's
+ * `logprobs` as it came: legacy arrays (tokens, token_logprobs and maybe
+ * text_offset) or the chat shape ({content: [{token, logprob}]}). Sums
+ * the logprobs of the tokens holding any byte of the continuation; *n
+ * says how many there were. An error says why it cannot.
+ */
+assay_status assay__loglik_sum(const char *text, size_t text_len,
+                               size_t prompt_len, size_t context_len,
+                               const cJSON *logprobs, double *sum, size_t *n,
+                               assay_error *err);
 /* checks/exec.c */
 extern const assay__check_family assay__checks_exec;
 /* checks/similar.c */

@@ -276,8 +276,7 @@ static assay_status graded_ask(void *state, const assay__check_input *in,
 
 /* ------------------------------------------------------------ replies */
 
-/* The first JSON object in `text` (bare, in prose or in a code fence). */
-static cJSON *first_object(const char *text, size_t len)
+cJSON *assay__checks_first_object(const char *text, size_t len)
 {
     int tries = 0;
     for (const char *p = memchr(text, '{', len); p && tries < 64;
@@ -336,7 +335,8 @@ static assay_status judge_json(const graded_state *g,
                                const assay__check_input *in,
                                assay__check_finding *out, assay_error *err)
 {
-    cJSON *reply = first_object(in->grader_reply, in->grader_reply_len);
+    cJSON *reply = assay__checks_first_object(in->grader_reply,
+                                             in->grader_reply_len);
     const cJSON *score = cJSON_GetObjectItemCaseSensitive(reply, "score");
     const cJSON *pass = cJSON_GetObjectItemCaseSensitive(reply, "pass");
     if (!reply || (!cJSON_IsNumber(score) && !cJSON_IsBool(pass))) {

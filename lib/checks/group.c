@@ -68,6 +68,9 @@ static const char *refused(const assay__check *c)
     if (!strcmp(type, "exec") || !strcmp(type, "not-exec"))
         return "it runs a program, and allow_exec is enforced on the case's "
                "own checks";
+    if (assay__check_compares(c))
+        return "it compares the answers of every target, which the run "
+               "does for the case's own checks";
     return NULL;
 }
 
