@@ -3,7 +3,8 @@
 # them, against the fake server: two models and two prompts side by side
 # (the comparison matrix), the CI gate against a baseline, a RAG suite
 # judged by a grader, repeats with pass@k, replay from a cache with the
-# server gone, and two shards merged. The server answers the quickstart
+# server gone, two shards merged, and the C program compare_models.c
+# pairing two targets. The server answers the quickstart
 # questions from datasets/quickstart.jsonl's own answers, so every
 # difference between runs below is one the test made on purpose.
 . "$(dirname "$0")/lib.sh"
@@ -178,5 +179,46 @@ expect_eq "shard: each shard ran part of the cases" true \
     "$(jq -s '[.[] | select(.type == "result")] | length | . > 0 and . < 40' shards/shard-0.jsonl)"
 expect_match "shard: the merged summary is printed" '^verdict: FAIL' "$OUT"
 stop_server
+
+# (8) compare_models.c, the library from a C program: one run of two
+# targets, then the matrix pairing them. Same answers: no regression.
+# Then the second target on a server that gets 12 answers wrong (the
+# first keeps the right one through its base_url): it regressed, exit 1.
+# run_example PROGRAM ARGS...: like run_assay, for a C example.
+run_example() {
+    ${ASSAY_WRAPPER:-} "$EXAMPLES_BUILD/$1" "${@:2}" >"$SCRATCH/stdout" 2>"$SCRATCH/stderr"
+    CODE=$?
+    OUT=$(cat "$SCRATCH/stdout")
+    ERR=$(cat "$SCRATCH/stderr")
+}
+start_server --answers right.jsonl
+RIGHT_PID=$SERVER_PID RIGHT_URL=$BASE_URL
+trap 'kill "$RIGHT_PID" 2>/dev/null; cleanup' EXIT
+export OPENAI_BASE_URL=$BASE_URL
+run_example compare_models "$EXAMPLES/compare_models.yaml" c-same.jsonl
+expect_eq "compare_models.c: no regression exits 0 ($ERR)" 0 "$CODE"
+expect_eq "compare_models.c: a group per target" \
+    '[["small","default",40,40,0,0],["large","default",40,40,0,0]]' "$(counts c-same.jsonl)"
+expect_match "compare_models.c: the summary comes first" '^verdict: PASS$' "$OUT"
+expect_match "compare_models.c: the pair is compared" "^target 'small' -> 'large': 40 pairs" "$OUT"
+expect_match "compare_models.c: its verdict" '^verdict: no regression$' "$OUT"
+SERVER_PID=
+start_server --answers worse.jsonl
+export OPENAI_BASE_URL=$BASE_URL
+sed "/^  - name: small\$/a\\    base_url: $RIGHT_URL" "$EXAMPLES/compare_models.yaml" |
+    sed "s|^dataset: .*|dataset: $DATA|" >two-servers.yaml
+run_example compare_models two-servers.yaml c-worse.jsonl
+expect_eq "compare_models.c: a regression exits 1 ($ERR)" 1 "$CODE"
+expect_eq "compare_models.c: the second target missed 12" \
+    '[["small","default",40,40,0,0],["large","default",40,28,12,0]]' "$(counts c-worse.jsonl)"
+expect_match "compare_models.c: it names what regressed" \
+    "^regressed: 'large' against 'small' on pass: -0\.300 " "$OUT"
+expect_match "compare_models.c: and says so last" '^verdict: REGRESSED$' "$(tail -n1 <<<"$OUT")"
+run_example compare_models "$EXAMPLES/quickstart.yaml" c-one.jsonl
+expect_eq "compare_models.c: one target is refused" 2 "$CODE"
+expect_match "compare_models.c: saying why" 'has 1 targets; this example compares exactly two' "$ERR"
+stop_server
+kill "$RIGHT_PID" 2>/dev/null
+wait "$RIGHT_PID" 2>/dev/null
 
 finish
