@@ -52,23 +52,25 @@ static void show_prompt(dry_walk *w, const assay__case *c, size_t p)
               r->contents[m].data, w->user);
 }
 
-/* The body the run would send to target `t` for rendered prompt `r`. */
+/* The body the run would send to target `t` with `params` for rendered
+   prompt `r`. */
 static assay_status build_body(dry_walk *w, const assay__target *t,
-                               const assay__rendered *r)
+                               const cJSON *params, const assay__rendered *r)
 {
     assay__buf_reset(&w->body);
     if (t->conn.endpoint == ASSAY__ENDPOINT_COMPLETIONS)
-        return assay__openai_completion_request(&w->body, t->model, t->params,
+        return assay__openai_completion_request(&w->body, t->model, params,
                                                 r->contents, r->n);
-    return assay__openai_chat_request(&w->body, t->model, t->params, r->roles,
+    return assay__openai_chat_request(&w->body, t->model, params, r->roles,
                                       r->contents, r->n);
 }
 
 /* Adds one request of `body_len` bytes to target `t` to the estimate. */
-static void estimate(dry_walk *w, const assay__target *t, size_t body_len)
+static void estimate(dry_walk *w, const assay__target *t,
+                     const cJSON *params, size_t body_len)
 {
     double prompt = (double)body_len / 4.0;
-    const cJSON *max = max_tokens_of(t->params);
+    const cJSON *max = max_tokens_of(params);
     double completion = max ? max->valuedouble : 0;
     w->out.prompt_tokens += prompt;
     w->out.completion_tokens += completion;
@@ -86,7 +88,12 @@ static assay_status walk_target(dry_walk *w, const assay__case *c, size_t t,
     const assay_suite *s = w->suite;
     size_t body_len = 0;
     bool built = false;
-    for (int k = 0; k < s->repeat; k++) {
+    assay_status st = ASSAY_OK;
+    cJSON *own = w->estimate ? assay__prompt_params(s->targets[t].params,
+                                                    &s->prompts[p], &st)
+                             : NULL;
+    const cJSON *params = own ? own : s->targets[t].params;
+    for (int k = 0; st == ASSAY_OK && k < s->repeat; k++) {
         w->out.requests_total++;
         if (w->resume && assay__resume_done(w->resume, c->id, t, p, k))
             continue;
@@ -94,17 +101,18 @@ static assay_status walk_target(dry_walk *w, const assay__case *c, size_t t,
         if (!w->estimate)
             continue;
         if (!built) {
-            assay_status st = build_body(w, &s->targets[t], &w->rendered[p]);
-            if (st != ASSAY_OK)
-                return assay__error(err, st, NULL, 0, 0,
-                                    "cannot build the request of case "
-                                    "'%s': %s",
-                                    c->id, assay_strerror(st));
+            st = build_body(w, &s->targets[t], params, &w->rendered[p]);
             body_len = w->body.len;
             built = true;
         }
-        estimate(w, &s->targets[t], body_len);
+        if (st == ASSAY_OK)
+            estimate(w, &s->targets[t], params, body_len);
     }
+    cJSON_Delete(own);
+    if (st != ASSAY_OK)
+        return assay__error(err, st, NULL, 0, 0,
+                            "cannot build the request of case '%s': %s",
+                            c->id, assay_strerror(st));
     return ASSAY_OK;
 }
 

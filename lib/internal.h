@@ -811,7 +811,18 @@ typedef struct assay__prompt {
     assay__message *messages;
     size_t n_messages;
     bool from_case;
+    cJSON *params; /* request parameters over the target's, or NULL */
 } assay__prompt;
+
+/*
+ * The request parameters for prompt variant `p` to a target whose own are
+ * `base`: a new object with the prompt's params over `base`, or NULL
+ * (with *st ASSAY_OK) when the prompt has none and `base` applies as it is.
+ */
+cJSON *assay__prompt_params(const cJSON *base, const assay__prompt *p,
+                            assay_status *st);
+/* `over`'s members replacing or joining those of a copy of `base`. */
+cJSON *assay__params_over(const cJSON *base, const cJSON *over);
 
 /* One prompt rendered for one case; the buffers are reused case to case. */
 typedef struct assay__rendered {

@@ -1658,7 +1658,7 @@ static double estimate_tokens(const cJSON *params, size_t body_len)
  * over the target's, or NULL (and *st OK) when the case has none. Whether
  * to stream is the target's to say.
  */
-static cJSON *case_params(const cJSON *target_params, const assay__case *c,
+static cJSON *case_params(const cJSON *base, const assay__case *c,
                           assay_status *st)
 {
     const cJSON *own = cJSON_GetObjectItemCaseSensitive(c->vars, "params");
@@ -1671,20 +1671,27 @@ static cJSON *case_params(const cJSON *target_params, const assay__case *c,
         *st = ASSAY_ERR_DATASET;
         return NULL;
     }
-    cJSON *merged = cJSON_Duplicate(target_params, true);
-    const cJSON *p;
-    cJSON_ArrayForEach(p, own)
-    {
-        cJSON *copy = merged ? cJSON_Duplicate(p, true) : NULL;
-        if (!copy) {
-            cJSON_Delete(merged);
-            *st = ASSAY_ERR_NOMEM;
-            return NULL;
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(merged, p->string);
-        cJSON_AddItemToObject(merged, p->string, copy);
-    }
+    cJSON *merged = assay__params_over(base, own);
+    if (!merged)
+        *st = ASSAY_ERR_NOMEM;
     return merged;
+}
+
+/* The job's request parameters: the case's over the prompt's over the
+   target's. NULL (with *st ASSAY_OK) when the target's apply unchanged. */
+static cJSON *job_params(const assay_run *run, const run_target *rt,
+                         assay_status *st)
+{
+    const assay__prompt *p = &run->suite->prompts[run->next_prompt];
+    cJSON *prompt = assay__prompt_params(rt->params, p, st);
+    if (*st != ASSAY_OK)
+        return NULL;
+    cJSON *own = case_params(prompt ? prompt : rt->params, run->current, st);
+    if (own || *st != ASSAY_OK) {
+        cJSON_Delete(prompt);
+        return own;
+    }
+    return prompt;
 }
 
 /* A job for the (case, target, repeat) under the cursor. */
@@ -1693,7 +1700,7 @@ static assay_status new_job(assay_run *run, run_job **out, assay_error *err)
     const assay__target *target = &run->suite->targets[run->next_target];
     const run_target *rt = &run->targets[run->next_target];
     assay_status st;
-    cJSON *own = case_params(rt->params, run->current, &st);
+    cJSON *own = job_params(run, rt, &st);
     const cJSON *params = own ? own : rt->params;
     if (st == ASSAY_ERR_DATASET)
         return assay__error(err, st, NULL, 0, 0,

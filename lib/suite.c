@@ -42,7 +42,7 @@ static const char *const target_keys[] = {
     "headers",  "azure", "rate_limit", "endpoint",    "verify_tls",
     "max_concurrency",   "extra",      NULL,
 };
-static const char *const prompt_keys[] = {"name", "prompt", NULL};
+static const char *const prompt_keys[] = {"name", "prompt", "params", NULL};
 static const char *const dataset_keys[] = {"path", "format", "map", NULL};
 static const char *const defaults_keys[] = {"params", "checks", NULL};
 static const char *const fewshot_keys[] = {
@@ -718,6 +718,60 @@ static void prompt_release(assay__prompt *p)
     }
     free(p->messages);
     free(p->name);
+    cJSON_Delete(p->params);
+}
+
+/* A prompt variant's own `params`, e.g. the stop sequences of its format;
+   `stream` stays the target's, since it changes how replies are read. */
+static assay_status load_prompt_params(const assay__doc *doc,
+                                       const cJSON *node, assay__prompt *p,
+                                       assay_error *err)
+{
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(node, "params");
+    if (!params)
+        return ASSAY_OK;
+    assay_status st = check_params(doc, params, err);
+    if (st != ASSAY_OK)
+        return st;
+    const cJSON *streaming = cJSON_GetObjectItemCaseSensitive(params, "stream");
+    if (!streaming)
+        streaming = cJSON_GetObjectItemCaseSensitive(params, "stream_options");
+    if (streaming)
+        return assay__doc_error(doc, streaming, true, err, ASSAY_ERR_SUITE,
+                                "'%s' belongs to the target, not to a "
+                                "prompt's 'params'",
+                                streaming->string);
+    p->params = cJSON_Duplicate(params, true);
+    return p->params ? ASSAY_OK : oom(err);
+}
+
+cJSON *assay__params_over(const cJSON *base, const cJSON *over)
+{
+    cJSON *merged = base ? cJSON_Duplicate(base, true) : cJSON_CreateObject();
+    const cJSON *p;
+    cJSON_ArrayForEach(p, over)
+    {
+        cJSON *copy = merged ? cJSON_Duplicate(p, true) : NULL;
+        if (!copy) {
+            cJSON_Delete(merged);
+            return NULL;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(merged, p->string);
+        cJSON_AddItemToObject(merged, p->string, copy);
+    }
+    return merged;
+}
+
+cJSON *assay__prompt_params(const cJSON *base, const assay__prompt *p,
+                            assay_status *st)
+{
+    *st = ASSAY_OK;
+    if (!p->params)
+        return NULL;
+    cJSON *merged = assay__params_over(base, p->params);
+    if (!merged)
+        *st = ASSAY_ERR_NOMEM;
+    return merged;
 }
 
 static assay_status load_variant(loader *l, const cJSON *node, size_t index,
@@ -732,6 +786,8 @@ static assay_status load_variant(loader *l, const cJSON *node, size_t index,
         check_keys(l, s->doc, node, prompt_keys, "a prompt");
         assay_status st = get_string(s->doc, node, "name", false, &p->name,
                                      l->err);
+        if (st == ASSAY_OK)
+            st = load_prompt_params(s->doc, node, p, l->err);
         if (st != ASSAY_OK)
             return st;
         body = cJSON_GetObjectItemCaseSensitive(node, "prompt");

@@ -55,6 +55,33 @@ expect_match "skipped line reported" "skipped: .*evals\.jsonl:3:1: not valid JSO
 expect_eq "samples as they are" '[["1",true],["2",true],["4",false]]' \
     "$(jq_of "$SCRATCH/e.jsonl" '[.[] | select(.type == "result") | [.case, .pass]]')"
 
+# Prompt variants carry their own params (the stop of their format) over
+# the target's; a case's params go over both; `stream` stays the target's.
+stop_server
+start_server --answers "$CASES/answers.jsonl" --log "$SCRATCH/stops-log.jsonl"
+cat >"$SCRATCH/stops.yaml" <<YAML
+targets:
+  - {name: t, model: m-stops, base_url: "$BASE_URL", params: {stop: ["T"], max_tokens: 9}}
+prompts:
+  - {name: qa, prompt: "Q: {{q}}", params: {stop: ["Q:"]}}
+  - {name: plain, prompt: "{{q}}"}
+cases:
+  - {id: a, q: one}
+  - {id: b, q: two, params: {max_tokens: 3}}
+checks:
+  - contains: x
+YAML
+run_assay run "$SCRATCH/stops.yaml" -o "$SCRATCH/stops.jsonl"
+expect_eq "four requests answered" 4 \
+    "$(jq_of "$SCRATCH/stops.jsonl" '[.[] | select(.type == "result")] | length')"
+expect_eq "prompt params over the target's, case params over both" \
+    '[["Q: one",["Q:"],9],["Q: two",["Q:"],3],["one",["T"],9],["two",["T"],3]]' \
+    "$(jq_of "$SCRATCH/stops-log.jsonl" '[.[] | select(.body.model == "m-stops") | [.body.messages[-1].content, .body.stop, .body.max_tokens]] | sort')"
+sed 's/params: {stop: \["Q:"\]}/params: {stream: true}/' "$SCRATCH/stops.yaml" >"$SCRATCH/stops-bad.yaml"
+run_assay validate "$SCRATCH/stops-bad.yaml"
+expect_eq "stream in a prompt's params exits 2" 2 "$CODE"
+expect_match "stream in a prompt's params named" "stops-bad\.yaml:4:45: 'stream' belongs to the target" "$ERR"
+
 # validate: counts, and every bad line listed.
 run_assay validate "$SUITES/matrix.yaml"
 expect_eq "validate exits 0" 0 "$CODE"
