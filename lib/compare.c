@@ -861,6 +861,7 @@ static assay_status finish(assay_compare *cmp, assay_error *err)
     assay_status st = order_comparisons(cmp);
     for (size_t i = 0; st == ASSAY_OK && i < cmp->n_items; i++) {
         comparison *c = &cmp->items[i];
+        // NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript): order_comparisons copies every item, each being of one of the baseline's groups
         c->base_only = cmp->base.groups[c->base_group].entries - c->pairs;
         if (cmp->matrix)
             c->cand_only = cmp->base.groups[c->cand_group].entries - c->pairs;

@@ -325,8 +325,8 @@ assay_status assay__resume_load(const char *path, const assay_suite *suite,
                                 assay_error *err)
 {
     *out = NULL;
-    char *header;
-    line_ends ends;
+    char *header = NULL;
+    line_ends ends = {0};
     assay_status st = read_ends(path, &ends, &header, err);
     if (st != ASSAY_OK)
         return st;

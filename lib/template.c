@@ -634,7 +634,7 @@ static assay_status scan_compare(tpl_builder *b, tpl_scan *s, size_t *out)
                    ? add_term(b, (tpl_term){.kind = T_NOT, .a = a}, out)
                    : st;
     }
-    size_t a;
+    size_t a = 0;
     assay_status st = scan_operand(b, s, &a);
     if (st != ASSAY_OK)
         return st;

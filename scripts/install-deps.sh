@@ -7,7 +7,8 @@ BUILD_PACKAGES="gcc meson ninja-build pkg-config libcurl4-openssl-dev \
 libcjson-dev libyaml-dev libpcre2-dev libssl-dev libmicrohttpd-dev \
 libsqlite3-dev libexpat1-dev"
 # libxml2-utils: xmllint, which validates the JUnit report against its schema.
-TEST_PACKAGES="libcmocka-dev jq sqlite3 curl libxml2-utils g++"
+# clang-tidy: tests/tidy.sh.
+TEST_PACKAGES="libcmocka-dev jq sqlite3 curl libxml2-utils g++ clang-tidy"
 # tests/fuzz/run.sh: clang and its libFuzzer runtime.
 FUZZ_PACKAGES="clang libclang-rt-14-dev"
 

@@ -403,14 +403,14 @@ static const char *const graded_options[] = {"prompt", "question", "context",
     static assay_status var##_compile(const assay__check_spec *spec,          \
                                       void **state, assay_error *err)         \
     {                                                                         \
-        return graded_compile(&kind_var, spec, state, err);                   \
+        return graded_compile(&(kind_var), spec, state, err);                 \
     }                                                                         \
     const assay__check_family assay__checks_##var = {                         \
-        .name = fname,                                                        \
+        .name = (fname),                                                      \
         .value_is_template = true,                                            \
-        .value_use = use,                                                     \
-        .scored = is_scored,                                                  \
-        .default_threshold = threshold,                                       \
+        .value_use = (use),                                                   \
+        .scored = (is_scored),                                                \
+        .default_threshold = (threshold),                                     \
         .options = graded_options,                                            \
         .compile = var##_compile,                                             \
         .run = graded_run,                                                    \

@@ -201,11 +201,11 @@ static void scan_numbers(const char *s, size_t from, size_t to, take_fn take,
         /* a digit right after other digits was part of them */
         double sign;
         size_t start = scan_sign(s, frac_cmd ? cmd : i, &sign);
-        double v;
+        double v = 0; /* scan_decimal sets it only when it finds a number */
         size_t end = scan_decimal(s, to, i, &v);
         number num = {.found = true, .start = start};
         if (frac_cmd) {
-            double d;
+            double d = 0; /* scan_decimal sets it only when it finds one */
             size_t den;
             if (end + 1 < to && s[end] == '}' && s[end + 1] == '{' &&
                 (den = scan_decimal(s, to, end + 2, &d)) > end + 2 &&
@@ -214,7 +214,7 @@ static void scan_numbers(const char *s, size_t from, size_t to, take_fn take,
                 end = den + 1;
             }
         } else if (end + 1 < to && s[end] == '/' && is_digit(s[end + 1])) {
-            double d;
+            double d = 0; /* scan_decimal sets it only when it finds one */
             size_t den = scan_decimal(s, to, end + 1, &d);
             if (d != 0) {
                 v /= d;

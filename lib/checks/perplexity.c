@@ -141,8 +141,8 @@ static assay_status score_run(void *state, const assay__check_input *in,
                               assay__check_finding *out, assay_error *err)
 {
     (void)state;
-    double ppl;
-    size_t n;
+    double ppl = 0;
+    size_t n = 0;
     assay_status st = perplexity_of(in, &ppl, &n, err);
     if (st != ASSAY_OK)
         return st;

@@ -883,6 +883,7 @@ size_t assay__levenshtein(const uint32_t *a, size_t n, const uint32_t *b,
         if (row_min > max) /* every path already costs too much */
             goto done;
     }
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): |n - m| <= max, so the index is in 1..2max+1 of the band's 2max+3
     result = prev[m + max + 1 - n] <= max ? prev[m + max + 1 - n] : max + 1;
 done:
     free(prev);
