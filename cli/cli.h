@@ -81,6 +81,11 @@ int cli_write_report(const char *record_path, const char *baseline,
 /* The same in a format (ASSAY_FORMAT_TEXT for the table). */
 int cli_print_record_as(const char *record_path, FILE *out,
                         assay_format format);
+/* The same for a summary at hand (the record is read again only for the
+   matrix of a record with several groups). */
+int cli_print_summary_as(const assay_summary *summary,
+                         const char *record_path, FILE *out,
+                         assay_format format);
 
 /* ------------------------------------------------------------ progress.c */
 

@@ -790,14 +790,25 @@ static int write_reports(const run_options *o, const char *record_path,
     return code;
 }
 
+/* The summary in `format`: the run's own when it has one (what the
+   record's summary line says, without reading the record back), else the
+   record's. */
+static int print_summary(const assay_summary *live, const char *record_path,
+                         FILE *out, assay_format format)
+{
+    return live ? cli_print_summary_as(live, record_path, out, format)
+                : cli_print_record_as(record_path, out, format);
+}
+
 /* The summary (and comparison) of the record, in the format asked for;
-   the exit code of the gates. */
+   the exit code of the gates. `live` is the summary of the run that just
+   wrote the record, or NULL to read it from the record. */
 static int print_outcome(const run_options *o, const char *record_path,
-                         bool interrupted)
+                         const assay_summary *live, bool interrupted)
 {
     if (o->json) {
-        int code = cli_print_record_as(record_path, stdout,
-                                       ASSAY_FORMAT_JSON);
+        int code = print_summary(live, record_path, stdout,
+                                 ASSAY_FORMAT_JSON);
         if (o->baseline && code <= EXIT_GATE_FAILED) {
             int regression = compare_with_baseline(o->baseline, record_path,
                                                    NULL);
@@ -807,7 +818,7 @@ static int print_outcome(const run_options *o, const char *record_path,
         return write_reports(o, record_path, code);
     }
     FILE *out = o->quiet ? NULL : stdout;
-    int code = cli_print_record(record_path, out);
+    int code = print_summary(live, record_path, out, ASSAY_FORMAT_TEXT);
     if (o->baseline && code <= EXIT_GATE_FAILED) {
         int regression = compare_with_baseline(o->baseline, record_path,
                                                out);
@@ -850,10 +861,11 @@ static int run_suite(int argc, char **argv, const run_options *o,
     cli_progress ps;
     assay_error err;
     assay_status st = execute(o, run, &ps, &err);
-    assay_run_free(run);
+    if (st != ASSAY_OK)
+        assay_run_free(run);
     if (st == ASSAY_ERR_INTERRUPTED) {
         /* What is done is summarised; the command says how to finish. */
-        code = print_outcome(o, record_path, true);
+        code = print_outcome(o, record_path, NULL, true);
         if (!cli_signals_caught()) /* the cost limit: say which */
             cli_error("%s", err.message);
         if (!ps.seen)
@@ -873,8 +885,11 @@ static int run_suite(int argc, char **argv, const run_options *o,
             cli_error("the results before this are in %s", record_path);
         return cli_exit_for(st);
     }
-    /* The summary comes from the record, as every report does. */
-    return print_outcome(o, record_path, false);
+    /* The summary is the one the record's summary line holds, kept from
+       the run rather than read back (every report reads the record). */
+    code = print_outcome(o, record_path, assay_run_summary(run), false);
+    assay_run_free(run);
+    return code;
 }
 
 int cmd_run(int argc, char **argv)

@@ -10,20 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `sends`: the command may make HTTP requests, so the HTTP library is
+   initialised for it (which costs a start-up that commands reading files
+   only have no use for). */
 static const struct {
     const char *name;
     cli_command_fn fn;
+    bool sends;
     const char *summary;
 } commands[] = {
-    {"run", cmd_run, "run a suite against its targets and gate on the result"},
-    {"report", cmd_report, "print the summary of a run record"},
-    {"compare", cmd_compare, "compare two run records, case by case"},
-    {"validate", cmd_validate, "check a suite file without sending anything"},
-    {"merge", cmd_merge, "join the records of a sharded run into one"},
-    {"cache", cmd_cache, "show or clear the response cache"},
-    {"models", cmd_models, "list the models a target's endpoint serves"},
-    {"rescore", cmd_rescore, "score an earlier run's answers with a suite's checks"},
-    {"version", cmd_version, "print the version"},
+    {"run", cmd_run, true, "run a suite against its targets and gate on the result"},
+    {"report", cmd_report, false, "print the summary of a run record"},
+    {"compare", cmd_compare, false, "compare two run records, case by case"},
+    {"validate", cmd_validate, false, "check a suite file without sending anything"},
+    {"merge", cmd_merge, false, "join the records of a sharded run into one"},
+    {"cache", cmd_cache, false, "show or clear the response cache"},
+    {"models", cmd_models, true, "list the models a target's endpoint serves"},
+    {"rescore", cmd_rescore, true, "score an earlier run's answers with a suite's checks"},
+    {"version", cmd_version, false, "print the version"},
 };
 
 static void usage(FILE *out)
@@ -120,6 +124,17 @@ int cli_print_record_as(const char *record_path, FILE *out,
         cli_error("%s", err.message);
         return cli_exit_for_input(st);
     }
+    int code = cli_print_summary_as(summary, record_path, out, format);
+    assay_summary_free(summary);
+    return code;
+}
+
+int cli_print_summary_as(const assay_summary *summary,
+                         const char *record_path, FILE *out,
+                         assay_format format)
+{
+    assay_error err;
+    assay_status st = ASSAY_OK;
     if (out && format == ASSAY_FORMAT_TEXT && cli_wants_color(out))
         format = ASSAY_FORMAT_TEXT_COLOR;
     if (out)
@@ -131,7 +146,6 @@ int cli_print_record_as(const char *record_path, FILE *out,
     int code = !assay_summary_completed(summary) ? EXIT_INCOMPLETE
                : assay_summary_passed(summary)    ? EXIT_GATES_HOLD
                                                   : EXIT_GATE_FAILED;
-    assay_summary_free(summary);
     if (st != ASSAY_OK) {
         cli_error("%s", err.message);
         return EXIT_INCOMPLETE;
@@ -155,6 +169,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
         if (strcmp(argv[1], commands[i].name))
             continue;
+        if (!commands[i].sends)
+            return commands[i].fn(argc - 1, argv + 1);
         if (assay_global_init() != ASSAY_OK) {
             cli_error("cannot initialise the HTTP library");
             return EXIT_INCOMPLETE;

@@ -23,14 +23,16 @@
  * line, or, when the caller skips bad records, a report and the next one.
  * Selection (filters, sample, limit) is select.c's, over this stream.
  *
- * Duplicate ids are found with a set of 128-bit digests (SHA-256, cut), 16
- * bytes for each explicit id: ids that come from line numbers are unique
- * by construction and cost nothing.
+ * Duplicate ids are found with idset.c's set of 128-bit digests, in
+ * memory up to 65,536 explicit ids and on disk past that, so memory does
+ * not grow with the dataset: ids that come from line numbers are unique by
+ * construction and cost nothing.
  */
 #include "internal.h"
 
+#include "idset.h"
+
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,17 +41,8 @@
    memory. */
 #define MAX_LINE_BYTES ((size_t)16 << 20)
 #define READ_BLOCK ((size_t)256 << 10)
-#define DIGEST_BYTES 16
 
 enum source_kind { SRC_JSONL, SRC_CSV, SRC_JSON, SRC_INLINE };
-
-/* The set of explicit ids seen: open addressing over 16-byte digests. */
-typedef struct id_set {
-    unsigned char *slots; /* cap * DIGEST_BYTES; all zero means empty */
-    size_t cap;
-    size_t n;
-    EVP_MD_CTX *md;
-} id_set;
 
 struct assay__dataset {
     const assay__dataset_spec *spec;
@@ -80,7 +73,7 @@ struct assay__dataset {
     const cJSON *next_item;
     long ordinal;
 
-    id_set ids;
+    assay__idset *ids; /* made at the first explicit id */
     long skipped;
     bool fatal; /* the file as a whole is unusable (a bad CSV header) */
 };
@@ -157,80 +150,6 @@ static size_t utf8_invalid_at(const char *text, size_t n)
         i += need;
     }
     return n;
-}
-
-/* ------------------------------------------------------------ ids */
-
-static void ids_release(id_set *s)
-{
-    free(s->slots);
-    EVP_MD_CTX_free(s->md);
-    memset(s, 0, sizeof *s);
-}
-
-static bool digest_of(id_set *s, const char *id, unsigned char *out)
-{
-    unsigned char full[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!s->md && !(s->md = EVP_MD_CTX_new()))
-        return false;
-    if (!EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(s->md, id, strlen(id)) ||
-        !EVP_DigestFinal_ex(s->md, full, &n) || n < DIGEST_BYTES)
-        return false;
-    memcpy(out, full, DIGEST_BYTES);
-    out[0] |= 1; /* never all zero, which marks an empty slot */
-    return true;
-}
-
-/* Where `digest` is, or the empty slot where it would go. */
-static unsigned char *slot_for(const id_set *s, const unsigned char *digest)
-{
-    uint64_t h;
-    memcpy(&h, digest, sizeof h);
-    size_t i = (size_t)(h & (s->cap - 1));
-    for (;;) {
-        unsigned char *slot = s->slots + i * DIGEST_BYTES;
-        if (slot[0] == 0 || !memcmp(slot, digest, DIGEST_BYTES))
-            return slot;
-        i = (i + 1) & (s->cap - 1);
-    }
-}
-
-static bool ids_grow(id_set *s)
-{
-    size_t cap = s->cap ? s->cap * 2 : 1024;
-    unsigned char *old = s->slots;
-    size_t old_cap = s->cap;
-    s->slots = calloc(cap, DIGEST_BYTES);
-    if (!s->slots) {
-        s->slots = old;
-        return false;
-    }
-    s->cap = cap;
-    for (size_t i = 0; i < old_cap; i++) {
-        const unsigned char *d = old + i * DIGEST_BYTES;
-        if (d[0])
-            memcpy(slot_for(s, d), d, DIGEST_BYTES);
-    }
-    free(old);
-    return true;
-}
-
-/* Adds an id; ASSAY_ERR_DATASET when it was there already. */
-static assay_status ids_add(id_set *s, const char *id)
-{
-    unsigned char digest[DIGEST_BYTES];
-    if (!digest_of(s, id, digest))
-        return ASSAY_ERR_NOMEM;
-    if ((s->n + 1) * 4 > s->cap * 3 && !ids_grow(s))
-        return ASSAY_ERR_NOMEM;
-    unsigned char *slot = slot_for(s, digest);
-    if (slot[0])
-        return ASSAY_ERR_DATASET;
-    memcpy(slot, digest, DIGEST_BYTES);
-    s->n++;
-    return ASSAY_OK;
 }
 
 /* ------------------------------------------------------------ checks */
@@ -512,12 +431,15 @@ static assay_status take_id(const record_ctx *r, assay__case *c,
     }
     if (!c->id)
         return oom(err);
-    assay_status st = ids_add(&((assay__dataset *)r->d)->ids, c->id);
+    assay__dataset *d = (assay__dataset *)r->d;
+    if (!d->ids && !(d->ids = assay__idset_new(0)))
+        return oom(err);
+    assay_status st = assay__idset_add(d->ids, c->id, err);
     if (st == ASSAY_ERR_DATASET)
         return bad(r, err, cJSON_GetObjectItemCaseSensitive(r->node, "id"),
                    "duplicate id '%s' (ids must be unique in a dataset)",
                    c->id);
-    return st == ASSAY_OK ? ASSAY_OK : oom(err);
+    return st;
 }
 
 /* Steps 2 to 6 of the file's comment, for a record already a mapping. */
@@ -1024,7 +946,7 @@ void assay__dataset_free(assay__dataset *d)
         free(d->header[i]);
     free(d->header);
     assay__doc_free(d->json_doc);
-    ids_release(&d->ids);
+    assay__idset_free(d->ids);
     if (d->own_spec) {
         assay__dataset_spec_release(d->own_spec);
         free(d->own_spec);

@@ -90,13 +90,25 @@ static long header_count(const char *value)
     return end == value || v < 0 ? -1 : v;
 }
 
-/* Reads the headers that steer retries and rate limits. */
+/* Reads the headers that steer retries and rate limits. Every one of
+   them starts with 'r' or 'x' (and a status line with 'H'): the first byte
+   sends the others (Date, Server, Content-Length...) straight back. */
 static size_t on_header(char *data, size_t size, size_t count, void *user)
 {
     engine_transfer *t = user;
     size_t n = size * count;
     char v[128];
     assay__transfer *p = &t->pub;
+    switch (n ? data[0] : '\0') {
+    case 'r':
+    case 'R':
+    case 'x':
+    case 'X':
+    case 'H':
+        break;
+    default:
+        return n;
+    }
     if (header_value(data, n, "retry-after-ms", v, sizeof v)) {
         char *end;
         double ms = strtod(v, &end);
@@ -174,6 +186,32 @@ void assay__engine_free(assay__engine *e)
     free(e);
 }
 
+/* The options every request of the engine shares, set once per handle:
+   a handle is reused for request after request, and only what differs
+   between them is set at each submit. */
+static void set_fixed_options(const assay__engine *e, engine_transfer *t)
+{
+    CURL *c = t->easy;
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     e->timeout_ms < 10000 ? e->timeout_ms : 10000L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "assay/" ASSAY_VERSION_STRING);
+    /* HTTP/2 where the server offers it over TLS; several requests then
+       share one connection, so new ones wait for it rather than open
+       their own. Plain http is HTTP/1.1: there, waiting would queue
+       requests behind each other on one connection (PIPEWAIT is set per
+       request, by its scheme). */
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+}
+
 static engine_transfer *transfer_create(const assay__engine *e)
 {
     engine_transfer *t = calloc(1, sizeof *t);
@@ -184,6 +222,7 @@ static engine_transfer *transfer_create(const assay__engine *e)
         free(t);
         return NULL;
     }
+    set_fixed_options(e, t);
     assay__buf_init(&t->pub.request_body, 0);
     assay__buf_init(&t->pub.response_body, e->max_response);
     return t;
@@ -273,36 +312,18 @@ assay_status assay__engine_submit(assay__engine *e, assay__transfer *pub,
 {
     engine_transfer *t = (engine_transfer *)pub;
     CURL *c = t->easy;
-    curl_easy_reset(c);
+    /* The handle keeps its fixed options (set_fixed_options); these are
+       what one request may change from the last on the same handle. */
     curl_easy_setopt(c, CURLOPT_URL, ep->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, ep->headers);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, pub->request_body.data);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
                      (curl_off_t)pub->request_body.len);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(c, CURLOPT_PRIVATE, t);
     t->errbuf[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     e->timeout_ms < 10000 ? e->timeout_ms : 10000L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "assay/" ASSAY_VERSION_STRING);
-    /* HTTP/2 where the server offers it over TLS; several requests then
-       share one connection, so new ones wait for it rather than open
-       their own. Plain http is HTTP/1.1: there, waiting would queue
-       requests behind each other on one connection. */
-    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    if (!strncmp(ep->url, "https:", 6))
-        curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
-    if (!ep->verify_tls) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    curl_easy_setopt(c, CURLOPT_PIPEWAIT,
+                     strncmp(ep->url, "https:", 6) ? 0L : 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, ep->verify_tls ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, ep->verify_tls ? 2L : 0L);
     t->started_ms = assay__now_ms();
     if (curl_multi_add_handle(e->multi, c) != CURLM_OK)
         return ASSAY_ERR_TRANSPORT;

@@ -10,13 +10,16 @@
  * The format is documented in the README; its version is `format`.
  *
  * A resumed run reopens its record for appending (resume.c has repaired
- * it first) and writes no second header. The header is synced to disk
- * before the run sends anything, so a full disk is an error that costs no
- * request.
+ * it first) and writes no second header. Space for the record is asked
+ * of the file system (or the header synced) before the run sends
+ * anything, so a full disk is an error that costs no request.
  */
+/* fallocate() and FALLOC_FL_KEEP_SIZE, where the C library has them. */
+#define _GNU_SOURCE // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): a feature-test macro is the program's to define
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #define RECORD_FORMAT 1
+#define RESERVE_BYTES ((off_t)4096) /* the header's block, at the start */
 
 struct assay__journal {
     FILE *file;
@@ -130,15 +134,83 @@ static assay_status emit(assay__journal *j, assay_error *err)
 
 /* ------------------------------------------------------------ fields */
 
-/* Each helper appends `,"name":value`; the caller opens the object. */
-static assay_status put_key(assay__buf *b, const char *key)
+/* Whether any of the 8 bytes in `w` is below 0x20, '"' or '\\' (the
+   classic tests for a zero byte, and for a byte below n, word-wide). */
+static bool word_needs_escape(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+    uint64_t low = (w - ones * 0x20) & ~w;
+    uint64_t zero = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
+    return ((low | zero) & highs) != 0;
+}
+
+static bool needs_escape(const unsigned char *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof w);
+        if (word_needs_escape(w))
+            return true;
+    }
+    for (; i < len; i++)
+        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\')
+            return true;
+    return false;
+}
+
+/*
+ * A JSON string literal. Most values (ids, names, outputs, reasons) hold
+ * nothing to escape: those are found with one tight scan and copied
+ * whole; the others go through the general writer in text.c.
+ */
+static assay_status put_json_text(assay__buf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    if (needs_escape(p, len))
+        return assay__text_put_json_string(b, s, len);
+    size_t mark = b->len;
+    assay_status st = assay__buf_putc(b, '"');
+    if (st == ASSAY_OK)
+        st = assay__buf_append(b, p, len);
+    if (st == ASSAY_OK)
+        st = assay__buf_putc(b, '"');
+    if (st != ASSAY_OK && b->len > mark) { /* all or nothing, as text.c */
+        b->len = mark;
+        b->data[mark] = '\0';
+    }
+    return st;
+}
+
+/* `,"name":` for a name from anywhere (the fields a caller adds to the
+   header), escaped as JSON needs. */
+static assay_status put_key_escaped(assay__buf *b, const char *key)
 {
     assay_status st = assay__buf_putc(b, ',');
     if (st == ASSAY_OK)
-        st = assay__text_put_json_string(b, key, strlen(key));
+        st = put_json_text(b, key, strlen(key));
     if (st == ASSAY_OK)
         st = assay__buf_putc(b, ':');
     return st;
+}
+
+/* Each helper appends `,"name":value`; the caller opens the object. The
+   names are the record format's own, plain ASCII that needs no escaping,
+   so the key goes out in one piece: a result line has some thirty. */
+static assay_status put_key(assay__buf *b, const char *key)
+{
+    char piece[64];
+    size_t n = strlen(key);
+    if (n + 4 > sizeof piece)
+        return put_key_escaped(b, key);
+    piece[0] = ',';
+    piece[1] = '"';
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): bytes appended by length, not a string
+    memcpy(piece + 2, key, n);
+    piece[n + 2] = '"';
+    piece[n + 3] = ':';
+    return assay__buf_append(b, piece, n + 4);
 }
 
 static assay_status put_str(assay__buf *b, const char *key, const char *v)
@@ -148,7 +220,7 @@ static assay_status put_str(assay__buf *b, const char *key, const char *v)
         return st;
     if (!v)
         return assay__buf_puts(b, "null");
-    return assay__text_put_json_string(b, v, strlen(v));
+    return put_json_text(b, v, strlen(v));
 }
 
 /* An optional text: a string when non-empty, null when not known. */
@@ -165,13 +237,52 @@ static assay_status put_num(assay__buf *b, const char *key, double v)
     return st;
 }
 
+/*
+ * A duration in milliseconds. Latencies are whole microseconds, so most
+ * are k / 1000 exactly: those are written as k's digits with the point
+ * put in, trailing zeros dropped, which is the text the general writer
+ * makes (the shortest that reads back as the same double: both that
+ * text and v are the double nearest k / 1000) without its printf and
+ * strtod. Anything else goes through the general writer.
+ */
+static assay_status put_millis(assay__buf *b, const char *key, double v)
+{
+    double k = nearbyint(v * 1000.0);
+    if (!(v > 0 && v < 1e9) || k / 1000.0 != v)
+        return put_num(b, key, v);
+    assay_status st = put_key(b, key);
+    if (st != ASSAY_OK)
+        return st;
+    long long whole = (long long)k / 1000, frac = (long long)k % 1000;
+    char digits[32];
+    size_t n = sizeof digits;
+    int places = 3;
+    while (places > 0 && frac % 10 == 0) {
+        frac /= 10;
+        places--;
+    }
+    for (int i = 0; i < places; i++) {
+        digits[--n] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    if (places > 0)
+        digits[--n] = '.';
+    do {
+        digits[--n] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole);
+    return assay__buf_append(b, digits + n, sizeof digits - n);
+}
+
 /* A count the server may not have reported (negative: unknown). */
 static assay_status put_count(assay__buf *b, const char *key, long v)
 {
     assay_status st = put_key(b, key);
     if (st != ASSAY_OK)
         return st;
-    return v < 0 ? assay__buf_puts(b, "null") : assay__buf_printf(b, "%ld", v);
+    /* A whole number prints as digits, without printf. */
+    return v < 0 ? assay__buf_puts(b, "null")
+                 : assay__text_put_double(b, (double)v);
 }
 
 static assay_status put_bool(assay__buf *b, const char *key, bool v)
@@ -185,7 +296,7 @@ static assay_status put_json(assay__buf *b, const char *key, const cJSON *v)
     char *text = cJSON_PrintUnformatted(v);
     if (!text)
         return ASSAY_ERR_NOMEM;
-    assay_status st = put_key(b, key);
+    assay_status st = put_key_escaped(b, key);
     if (st == ASSAY_OK)
         st = assay__buf_puts(b, text);
     cJSON_free(text);
@@ -193,6 +304,27 @@ static assay_status put_json(assay__buf *b, const char *key, const cJSON *v)
 }
 
 /* ------------------------------------------------------------ header */
+
+/*
+ * A full disk often shows only when the data is written back: find out
+ * now, before a request is paid for. Reserving the header's block (the
+ * file's size unchanged) asks the file system for the space at once,
+ * without waiting for the disk as fsync does; where that cannot be asked,
+ * the header is synced instead.
+ */
+static assay_status reserve_space(assay__journal *j, assay_error *err)
+{
+    int fd = fileno(j->file);
+#ifdef FALLOC_FL_KEEP_SIZE
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, RESERVE_BYTES) == 0)
+        return ASSAY_OK;
+    if (errno == ENOSPC || errno == EDQUOT || errno == EIO)
+        return write_error(j, errno, err);
+#endif
+    if (fsync(fd) != 0 && errno != EINVAL)
+        return write_error(j, errno, err);
+    return ASSAY_OK;
+}
 
 static void utc_now(char *out, size_t size)
 {
@@ -212,7 +344,7 @@ static assay_status put_targets(assay__buf *b, const assay_suite *suite,
         const assay__target *t = &suite->targets[i];
         st = assay__buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
         if (st == ASSAY_OK)
-            st = assay__text_put_json_string(b, t->name, strlen(t->name));
+            st = put_json_text(b, t->name, strlen(t->name));
         if (st == ASSAY_OK)
             st = put_str(b, "model", t->model);
         if (st == ASSAY_OK)
@@ -271,10 +403,8 @@ assay_status assay__journal_header(assay__journal *j, const assay_suite *suite,
     st = emit(j, err);
     if (st == ASSAY_OK)
         st = assay__journal_flush(j, err);
-    /* A full disk often shows only when the data is synced: find out now,
-       before a request is paid for. */
-    if (st == ASSAY_OK && fsync(fileno(j->file)) != 0 && errno != EINVAL)
-        st = write_error(j, errno, err);
+    if (st == ASSAY_OK)
+        st = reserve_space(j, err);
     return st;
 }
 
@@ -289,7 +419,7 @@ static assay_status put_checks(assay__buf *b, const assay__result *r)
         const assay__check_outcome *c = &r->checks[i];
         st = assay__buf_puts(b, i ? ",{\"type\":" : "{\"type\":");
         if (st == ASSAY_OK)
-            st = assay__text_put_json_string(b, c->type, strlen(c->type));
+            st = put_json_text(b, c->type, strlen(c->type));
         if (st == ASSAY_OK && c->metric && strcmp(c->metric, c->type))
             st = put_str(b, "metric", c->metric);
         if (st == ASSAY_OK && c->weight != 1)
@@ -319,14 +449,14 @@ static assay_status put_tool_calls(assay__buf *b, const assay__response *resp)
         const assay__tool_call *c = &resp->tool_calls[i];
         st = assay__buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
         if (st == ASSAY_OK)
-            st = c->id ? assay__text_put_json_string(b, c->id, strlen(c->id))
+            st = c->id ? put_json_text(b, c->id, strlen(c->id))
                        : assay__buf_puts(b, "null");
         if (st == ASSAY_OK)
             st = put_str(b, "name", c->name);
         if (st == ASSAY_OK)
             st = put_key(b, "arguments");
         if (st == ASSAY_OK)
-            st = assay__text_put_json_string(b, c->arguments.data,
+            st = put_json_text(b, c->arguments.data,
                                              c->arguments.len);
         if (st == ASSAY_OK)
             st = assay__buf_putc(b, '}');
@@ -340,7 +470,7 @@ static assay_status put_response(assay__buf *b, const assay__response *resp)
 {
     assay_status st = put_key(b, "output");
     if (st == ASSAY_OK)
-        st = resp ? assay__text_put_json_string(b, resp->content.data,
+        st = resp ? put_json_text(b, resp->content.data,
                                                 resp->content.len)
                   : assay__buf_puts(b, "null");
     if (st == ASSAY_OK && resp && resp->refusal.len)
@@ -372,7 +502,7 @@ static assay_status put_usage(assay__buf *b, const assay__response *resp)
     if (st == ASSAY_OK)
         st = resp->prompt_tokens < 0
                  ? assay__buf_puts(b, "null")
-                 : assay__buf_printf(b, "%ld", resp->prompt_tokens);
+                 : assay__text_put_double(b, (double)resp->prompt_tokens);
     if (st == ASSAY_OK)
         st = put_count(b, "completion_tokens", resp->completion_tokens);
     if (st == ASSAY_OK)
@@ -393,7 +523,7 @@ static assay_status put_error(assay__buf *b, const assay__result *r)
         return st == ASSAY_OK ? assay__buf_puts(b, "null") : st;
     st = assay__buf_puts(b, "{\"kind\":");
     if (st == ASSAY_OK)
-        st = assay__text_put_json_string(b, r->error_kind,
+        st = put_json_text(b, r->error_kind,
                                          strlen(r->error_kind));
     if (st == ASSAY_OK)
         st = put_count(b, "status", r->error_status > 0 ? r->error_status : -1);
@@ -441,9 +571,10 @@ static assay_status build_result(assay__buf *b, const assay__result *r)
     if (st == ASSAY_OK)
         st = put_checks(b, r);
     if (st == ASSAY_OK)
-        st = put_num(b, "latency_ms", r->latency_ms < 0 ? NAN : r->latency_ms);
+        st = put_millis(b, "latency_ms",
+                        r->latency_ms < 0 ? NAN : r->latency_ms);
     if (st == ASSAY_OK)
-        st = put_num(b, "ttft_ms", r->ttft_ms);
+        st = put_millis(b, "ttft_ms", r->ttft_ms);
     if (st == ASSAY_OK)
         st = put_usage(b, r->response);
     if (st == ASSAY_OK)
@@ -481,7 +612,7 @@ static assay_status put_metric(assay__buf *b, const assay_summary *s,
     const char *name = assay_summary_metric_name(s, g, m);
     assay_status st = assay__buf_puts(b, m ? ",{\"name\":" : "{\"name\":");
     if (st == ASSAY_OK)
-        st = assay__text_put_json_string(b, name, strlen(name));
+        st = put_json_text(b, name, strlen(name));
     static const struct {
         const char *key;
         assay_stat stat;
@@ -505,7 +636,7 @@ static assay_status put_group(assay__buf *b, const assay_summary *s, size_t i)
     const char *target = assay_summary_group_target(s, i);
     assay_status st = assay__buf_puts(b, i ? ",{\"target\":" : "{\"target\":");
     if (st == ASSAY_OK)
-        st = assay__text_put_json_string(b, target, strlen(target));
+        st = put_json_text(b, target, strlen(target));
     if (st == ASSAY_OK)
         st = put_str(b, "prompt", assay_summary_group_prompt(s, i));
     for (size_t f = 0; st == ASSAY_OK && f < assay__n_group_fields; f++)
@@ -536,7 +667,7 @@ static assay_status build_summary(assay__buf *b, const assay_summary *s,
         st = assay__buf_puts(b, i ? ",{\"gate\":" : "{\"gate\":");
         const char *text = assay_summary_gate_text(s, i);
         if (st == ASSAY_OK)
-            st = assay__text_put_json_string(b, text, strlen(text));
+            st = put_json_text(b, text, strlen(text));
         if (st == ASSAY_OK)
             st = put_bool(b, "pass", assay_summary_gate_passed(s, i));
         if (st == ASSAY_OK)

@@ -174,8 +174,11 @@ static void copy_string_field(const cJSON *obj, const char *name, char *dst,
                               size_t size)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (cJSON_IsString(v))
-        snprintf(dst, size, "%s", v->valuestring);
+    if (!cJSON_IsString(v))
+        return;
+    size_t n = strnlen(v->valuestring, size - 1); /* cut like snprintf */
+    memcpy(dst, v->valuestring, n);
+    dst[n] = '\0';
 }
 
 static long count_field(const cJSON *obj, const char *name)

@@ -12,6 +12,12 @@
  * pattern that backtracks catastrophically fails the check with
  * ASSAY_ERR_LIMIT instead of hanging the run.
  *
+ * Patterns are JIT-compiled where PCRE2 can (the interpreter runs them
+ * otherwise, and when a match outgrows the JIT's stack, so the depth and
+ * heap limits still apply there). The match data, with its backtracking
+ * frames, is kept by the matcher between matches instead of being made
+ * and freed for each.
+ *
  * Template variables are inserted into the pattern as they are, not
  * escaped: a value that must match literally belongs in \Q...\E.
  */
@@ -37,10 +43,13 @@ struct assay__matcher {
     pcre2_match_context *mctx; /* read-only once made: shared by threads */
     pcre2_code *fixed;         /* the constant pattern, or NULL */
     /* Templated patterns, most recently used first. The lock covers the
-     * cache and each match made with an entry, so none is freed in use. */
+     * cache and each match made with an entry, so none is freed in use.
+     * It also covers `spare`: match data left by the last match, taken by
+     * the next (a match on another thread meanwhile makes its own). */
     pthread_mutex_t lock;
     cache_entry cache[CACHE_SLOTS];
     size_t n_cached;
+    pcre2_match_data *spare;
 };
 
 static assay_status compile_error(assay_error *err, int code, size_t offset)
@@ -59,8 +68,11 @@ static assay_status compile(const assay__matcher *m, const char *pattern,
     PCRE2_SIZE offset;
     *out = pcre2_compile((PCRE2_SPTR)pattern, len, m->options, &code, &offset,
                          NULL);
-    if (*out)
+    if (*out) {
+        /* Without JIT support (or memory for it) the interpreter runs it. */
+        (void)pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE);
         return ASSAY_OK;
+    }
     if (code == PCRE2_ERROR_HEAP_FAILED)
         return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
                             "out of memory compiling a regex");
@@ -109,6 +121,7 @@ void assay__matcher_free(assay__matcher *m)
         pcre2_code_free(m->cache[i].code);
     }
     pcre2_code_free(m->fixed);
+    pcre2_match_data_free(m->spare);
     pcre2_match_context_free(m->mctx);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -154,15 +167,52 @@ static assay_status cached(assay__matcher *m, const char *pattern, size_t len,
     return ASSAY_OK;
 }
 
-static assay_status match(const assay__matcher *m, const pcre2_code *code,
-                          const char *subject, size_t len, bool *matched,
-                          size_t *start, size_t *end, assay_error *err)
+/* Match data for one match: the spare one, or a new one. Only the whole
+   match's offsets are read, so one pair of them is enough. `locked` says
+   the caller holds the lock already. */
+static pcre2_match_data *take_match_data(assay__matcher *m, bool locked)
 {
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+    if (!locked)
+        pthread_mutex_lock(&m->lock);
+    pcre2_match_data *md = m->spare;
+    m->spare = NULL;
+    if (!locked)
+        pthread_mutex_unlock(&m->lock);
+    return md ? md : pcre2_match_data_create(1, NULL);
+}
+
+/* Kept for the next match unless it hit a limit: its backtracking
+   frames may then have grown to the heap limit, not worth holding. */
+static void give_back_match_data(assay__matcher *m, pcre2_match_data *md,
+                                 int rc, bool locked)
+{
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+        pcre2_match_data_free(md);
+        return;
+    }
+    if (!locked)
+        pthread_mutex_lock(&m->lock);
+    if (!m->spare) {
+        m->spare = md;
+        md = NULL;
+    }
+    if (!locked)
+        pthread_mutex_unlock(&m->lock);
+    pcre2_match_data_free(md);
+}
+
+static assay_status match(assay__matcher *m, const pcre2_code *code,
+                          bool locked, const char *subject, size_t len,
+                          bool *matched, size_t *start, size_t *end,
+                          assay_error *err)
+{
+    pcre2_match_data *md = take_match_data(m, locked);
     if (!md)
         return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
-    int rc = pcre2_match(code, (PCRE2_SPTR)(subject ? subject : ""), len, 0, 0,
-                         md, m->mctx);
+    PCRE2_SPTR text = (PCRE2_SPTR)(subject ? subject : "");
+    int rc = pcre2_match(code, text, len, 0, 0, md, m->mctx);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the interpreter, its limits */
+        rc = pcre2_match(code, text, len, 0, PCRE2_NO_JIT, md, m->mctx);
     assay_status st = ASSAY_OK;
     if (rc >= 0) {
         const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
@@ -194,7 +244,7 @@ static assay_status match(const assay__matcher *m, const pcre2_code *code,
         st = assay__error(err, ASSAY_ERR_CHECK, NULL, 0, 0,
                           "matching failed: %s", (const char *)msg);
     }
-    pcre2_match_data_free(md);
+    give_back_match_data(m, md, rc, locked);
     return st;
 }
 
@@ -206,13 +256,14 @@ assay_status assay__matcher_find(assay__matcher *m, const char *pattern,
     *matched = false;
     *start = *end = 0;
     if (m->fixed)
-        return match(m, m->fixed, subject, subject_len, matched, start, end,
-                     err);
+        return match(m, m->fixed, false, subject, subject_len, matched, start,
+                     end, err);
     pthread_mutex_lock(&m->lock);
     pcre2_code *code = NULL;
     assay_status st = cached(m, pattern, pattern_len, &code, err);
     if (st == ASSAY_OK)
-        st = match(m, code, subject, subject_len, matched, start, end, err);
+        st = match(m, code, true, subject, subject_len, matched, start, end,
+                   err);
     pthread_mutex_unlock(&m->lock);
     return st;
 }
@@ -222,6 +273,11 @@ assay_status assay__matcher_find(assay__matcher *m, const char *pattern,
 typedef struct regex_state {
     assay__matcher *matcher;
     char flags[8]; /* as written, each flag once, in the order "imsx" */
+    /* A constant pattern, and how reasons show it: written once, not at
+       every case. NULL for a templated pattern. */
+    char *constant;
+    size_t constant_len;
+    assay__buf shown;
 } regex_state;
 
 /*
@@ -252,8 +308,20 @@ static assay_status put_pattern(assay__buf *out, const char *p, size_t len,
     if (st == ASSAY_OK && i < len)
         st = assay__buf_puts(out, "...");
     if (st == ASSAY_OK)
-        st = assay__buf_printf(out, "/%s", flags);
+        st = assay__buf_putc(out, '/');
+    if (st == ASSAY_OK)
+        st = assay__buf_puts(out, flags);
     return st;
+}
+
+/* /pattern/flags of this case's pattern. */
+static assay_status put_case_pattern(assay__buf *out, const regex_state *s,
+                                     const char *p, size_t len)
+{
+    if (s->constant && len == s->constant_len &&
+        !memcmp(p, s->constant, len))
+        return assay__buf_append(out, s->shown.data, s->shown.len);
+    return put_pattern(out, p, len, s->flags);
 }
 
 static void regex_free(void *state)
@@ -262,6 +330,8 @@ static void regex_free(void *state)
     if (!s)
         return;
     assay__matcher_free(s->matcher);
+    free(s->constant);
+    assay__buf_release(&s->shown);
     free(s);
 }
 
@@ -304,6 +374,7 @@ static assay_status regex_compile(const assay__check_spec *spec, void **state,
     regex_state *s = calloc(1, sizeof *s);
     if (!s)
         return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
+    assay__buf_init(&s->shown, 0);
     size_t n = 0;
     for (size_t i = 0; i < 4; i++)
         if (seen[i])
@@ -323,6 +394,20 @@ static assay_status regex_compile(const assay__check_spec *spec, void **state,
                               shown.data, why);
         assay__buf_release(&shown);
     }
+    if (st == ASSAY_OK && spec->constant) {
+        s->constant = malloc(spec->constant_len + 1);
+        st = s->constant ? put_pattern(&s->shown, spec->constant,
+                                       spec->constant_len, s->flags)
+                         : ASSAY_ERR_NOMEM;
+        if (st == ASSAY_OK) {
+            memcpy(s->constant, spec->constant, spec->constant_len);
+            s->constant[spec->constant_len] = '\0';
+            s->constant_len = spec->constant_len;
+        } else {
+            st = assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
+                              "out of memory");
+        }
+    }
     if (st != ASSAY_OK) {
         regex_free(s);
         return st;
@@ -338,7 +423,7 @@ static assay_status regex_run(void *state, const assay__check_input *in,
     assay_status st = assay__buf_puts(out->want, "match ");
     size_t shown = out->want->len; /* where "/pattern/flags" starts */
     if (st == ASSAY_OK)
-        st = put_pattern(out->want, in->value, in->value_len, s->flags);
+        st = put_case_pattern(out->want, s, in->value, in->value_len);
     if (st != ASSAY_OK)
         return assay__error(err, st, NULL, 0, 0, "%s", assay_strerror(st));
 
@@ -360,7 +445,9 @@ static assay_status regex_run(void *state, const assay__check_input *in,
         st = assay__text_excerpt(out->found, in->output + start, end - start,
                                  ASSAY__CHECK_EXCERPT);
         if (st == ASSAY_OK)
-            st = assay__buf_printf(out->found, " at offset %zu", start);
+            st = assay__buf_puts(out->found, " at offset ");
+        if (st == ASSAY_OK) /* a whole number: digits, without printf */
+            st = assay__text_put_double(out->found, (double)start);
     } else {
         st = assay__text_excerpt(out->found, in->output, in->output_len,
                                  ASSAY__CHECK_EXCERPT);

@@ -209,7 +209,9 @@ static assay_status put_match(assay__check_finding *out,
     assay_status st = assay__text_excerpt(out->found, in->output + at, len,
                                           ASSAY__CHECK_EXCERPT);
     if (st == ASSAY_OK)
-        st = assay__buf_printf(out->found, " at offset %zu", at);
+        st = assay__buf_puts(out->found, " at offset ");
+    if (st == ASSAY_OK) /* a whole number: digits, without printf */
+        st = assay__text_put_double(out->found, (double)at);
     return st;
 }
 

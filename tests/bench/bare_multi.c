@@ -4,15 +4,25 @@
  * nothing with the replies. What assay adds on top (templates, parsing,
  * checks, the record) is measured against this.
  *
+ * To be a fair yardstick it sends what the engine (lib/engine.c) sends,
+ * with the same connection settings: the same headers (Content-Type, an
+ * empty Expect, the Authorization of the benchmarks), no signals, the
+ * same timeouts, Accept-Encoding, User-Agent and HTTP version, and easy
+ * handles reused from one request to the next with only the request's own
+ * options set again. It has no header callback and keeps no reply.
+ *
  *   bare_multi URL N C     prints "N requests, C in flight: S s, R/s"
  */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
-static const char body[] = "{\"model\":\"bench\",\"messages\":[{\"role\":"
-                           "\"user\",\"content\":\"q1\"}]}";
+/* The size of the body assay sends for the benchmarks' cases. */
+static const char body[] =
+    "{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":"
+    "\"What is the capital of Country 1?\"}]}";
 
 static size_t discard(char *data, size_t size, size_t n, void *user)
 {
@@ -21,13 +31,33 @@ static size_t discard(char *data, size_t size, size_t n, void *user)
     return size * n;
 }
 
+/* What the engine sets once per handle. */
+static CURL *new_handle(void)
+{
+    CURL *easy = curl_easy_init();
+    if (!easy)
+        return NULL;
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "assay/bench");
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    return easy;
+}
+
+/* What the engine sets at each request. */
 static void add(CURLM *multi, CURL *easy, const char *url,
                 struct curl_slist *headers)
 {
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)(sizeof body - 1));
+    curl_easy_setopt(easy, CURLOPT_PIPEWAIT,
+                     strncmp(url, "https:", 6) ? 0L : 1L);
     curl_multi_add_handle(multi, easy);
 }
 
@@ -51,10 +81,18 @@ int main(int argc, char **argv)
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, c + 4);
     struct curl_slist *headers =
         curl_slist_append(NULL, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect:");
+    headers = curl_slist_append(headers, "Authorization: Bearer bench");
     double start = now();
     long sent = 0, done = 0;
-    for (; sent < n && sent < c; sent++)
-        add(multi, curl_easy_init(), url, headers);
+    for (; sent < n && sent < c; sent++) {
+        CURL *easy = new_handle();
+        if (!easy) {
+            fprintf(stderr, "bare_multi: out of memory\n");
+            return 1;
+        }
+        add(multi, easy, url, headers);
+    }
     while (done < n) {
         int running, left;
         curl_multi_perform(multi, &running);

@@ -13,7 +13,7 @@
 #   tests/bench/overhead.sh            N=20000 by default; BENCH_REPEATS,
 #                                      WRK_SECONDS (3), NGINX_WORKERS (1)
 # assay's figure is for the whole command: start, dataset, requests,
-# checks, record and the summary read back from the record.
+# checks, the record and the summary.
 set -euo pipefail
 . "$(dirname "$0")/nginx.sh"
 bench_init
@@ -44,9 +44,16 @@ assay_rate() {
     calc "$n / $M_WALL" '%.0f'
 }
 
+# bare_rate C: the bare loop's requests per second; also sets bare_us, its
+# CPU time per request in microseconds (on a busy machine the CPU times
+# are steadier than the rates).
 bare_rate() {
-    timeout 300 "$BARE" "$OPENAI_BASE_URL/chat/completions" "$n" "$1" |
-        sed -n 's/.*s, \([0-9]*\)\/s$/\1/p'
+    /usr/bin/time -f '%U %S' -o "$SCRATCH/bare_time" \
+        timeout 300 "$BARE" "$OPENAI_BASE_URL/chat/completions" "$n" "$1" \
+        >"$SCRATCH/bare_out"
+    bare_us=$(tail -n 1 "$SCRATCH/bare_time" |
+        awk -v n="$n" '{ printf "%.1f", ($1 + $2) * 1e6 / n }')
+    sed -n 's/.*s, \([0-9]*\)\/s$/\1/p' "$SCRATCH/bare_out"
 }
 
 wrk_rate() {
@@ -62,22 +69,26 @@ echo "benchmark 1: harness overhead at zero latency"
 echo "machine: $(bench_machine)"
 echo "endpoint: $(nginx -v 2>&1 | sed 's/.*: //'), ${NGINX_WORKERS:-1} worker, 127.0.0.1, return 200 with a ${#NGINX_REPLY}-byte completion"
 echo "N = $n cases, checks: contains + regex; median of $BENCH_REPEATS runs each"
-printf '%9s %14s %12s %14s %11s %11s %10s\n' "in flight" "assay cases/s" \
-    "assay us/case" "bare req/s" "wrk req/s" "assay/bare" "assay/wrk"
+printf '%9s %14s %12s %14s %12s %11s %11s %10s\n' "in flight" \
+    "assay cases/s" "assay us/case" "bare req/s" "bare us/req" "wrk req/s" \
+    "assay/bare" "assay/wrk"
 for c in 1 16 64; do
-    rm -f "$SCRATCH/assay" "$SCRATCH/cpu" "$SCRATCH/bare" "$SCRATCH/wrk"
+    rm -f "$SCRATCH/assay" "$SCRATCH/cpu" "$SCRATCH/bare" "$SCRATCH/bare_cpu" \
+        "$SCRATCH/wrk"
     # Interleaved, so that a slow moment of the machine hits all three.
     for _ in $(seq 1 "$BENCH_REPEATS"); do
         assay_rate "$c" >>"$SCRATCH/assay"
         echo "$cpu_us" >>"$SCRATCH/cpu"
         bare_rate "$c" >>"$SCRATCH/bare"
+        echo "$bare_us" >>"$SCRATCH/bare_cpu"
         wrk_rate "$c" >>"$SCRATCH/wrk"
     done
     a=$(median <"$SCRATCH/assay")
     b=$(median <"$SCRATCH/bare")
     w=$(median <"$SCRATCH/wrk")
-    printf '%9d %14.0f %12.1f %14.0f %11.0f %10.1f%% %9.1f%%\n' "$c" "$a" \
-        "$(median <"$SCRATCH/cpu")" "$b" "$w" \
+    printf '%9d %14.0f %12.1f %14.0f %12.1f %11.0f %10.1f%% %9.1f%%\n' \
+        "$c" "$a" "$(median <"$SCRATCH/cpu")" "$b" \
+        "$(median <"$SCRATCH/bare_cpu")" "$w" \
         "$(calc "100 * $a / $b")" "$(calc "100 * $a / $w")"
     [ "$c" -eq 64 ] && share64=$(calc "100 * $a / $b" '%.1f')
 done

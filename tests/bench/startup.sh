@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # startup.sh - benchmark 5: what one `assay run` costs before and after
 # its requests: a one-case suite against nginx on 127.0.0.1 (instant
-# reply), the run record written and read back for the summary. Measured
+# reply), the run record written and the summary printed. Measured
 # with hyperfine (10 warm-up runs, then 100), next to `assay version`
 # (process start and dynamic linking alone) and the same request sent by
 # curl. Without hyperfine, a loop of 100 runs gives the mean. CPU is user
