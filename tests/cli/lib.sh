@@ -24,6 +24,7 @@ trap cleanup EXIT
 # start_server ARGS...: starts the fake server on port 0 and sets PORT and
 # BASE_URL from the "port N" line it prints when ready.
 start_server() {
+    stop_server # one server at a time: a second would outlive the test
     local out="$SCRATCH/server.out"
     rm -f "$out" # else the last server's "port N" line may be read
     "$FAKE_SERVER" --port 0 "$@" >"$out" 2>"$SCRATCH/server.err" &
