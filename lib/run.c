@@ -24,6 +24,9 @@
 
 #define DEFAULT_BASE_URL "https://api.openai.com/v1"
 #define DEFAULT_MAX_RESPONSE ((size_t)8 << 20)
+/* Answers that came in together, from which the next requests are sent
+   before the answers are scored (see loop). */
+#define WAVE_MIN 32
 
 typedef struct run_job run_job;
 
@@ -1979,8 +1982,18 @@ static void loop(assay_run *run)
         fill_the_wire(run);
         if (!work_left(run))
             return;
-        if (assay__engine_step(run->engine, wait_ms(run)) != ASSAY_OK)
+        if (assay__engine_collect(run->engine, wait_ms(run)) != ASSAY_OK)
             stop_run(run, ASSAY_ERR_TRANSPORT, NULL);
+        /* When a wave of answers came in at once (a slow server and many
+           in flight), the next requests go out before the wave is scored,
+           so that the wire is not idle for as long as scoring takes. A
+           few answers are scored at once: sending first would cost more
+           than it saves. */
+        if (assay__engine_collected(run->engine) >= WAVE_MIN) {
+            fill_the_wire(run);
+            assay__engine_kick(run->engine);
+        }
+        assay__engine_deliver(run->engine);
         collect_calls(run);
         flush_outputs(run);
     }
