@@ -53,14 +53,23 @@ static void show_prompt(dry_walk *w, const assay__case *c, size_t p)
 }
 
 /* The body the run would send to target `t` with `params` for rendered
-   prompt `r`. */
+   prompt `r` of case `c`: for a log-likelihood check, one prompt per
+   continuation, which is what makes those requests long. */
 static assay_status build_body(dry_walk *w, const assay__target *t,
-                               const cJSON *params, const assay__rendered *r)
+                               const cJSON *params, const assay__case *c,
+                               const assay__rendered *r, assay_error *err)
 {
     assay__buf_reset(&w->body);
-    if (t->conn.endpoint == ASSAY__ENDPOINT_COMPLETIONS)
+    if (t->conn.endpoint == ASSAY__ENDPOINT_COMPLETIONS) {
+        bool loglik = false;
+        assay_status st =
+            assay__loglik_request(w->suite, c, t->model, params, r->contents,
+                                  r->n, &w->body, &loglik, err);
+        if (st != ASSAY_OK || loglik)
+            return st;
         return assay__openai_completion_request(&w->body, t->model, params,
                                                 r->contents, r->n);
+    }
     return assay__openai_chat_request(&w->body, t->model, params, r->roles,
                                       r->contents, r->n);
 }
@@ -93,6 +102,8 @@ static assay_status walk_target(dry_walk *w, const assay__case *c, size_t t,
                                                     &s->prompts[p], &st)
                              : NULL;
     const cJSON *params = own ? own : s->targets[t].params;
+    if (err)
+        assay_error_clear(err); /* so that an error said below is told */
     for (int k = 0; st == ASSAY_OK && k < s->repeat; k++) {
         w->out.requests_total++;
         if (w->resume && assay__resume_done(w->resume, c->id, t, p, k))
@@ -101,7 +112,8 @@ static assay_status walk_target(dry_walk *w, const assay__case *c, size_t t,
         if (!w->estimate)
             continue;
         if (!built) {
-            st = build_body(w, &s->targets[t], params, &w->rendered[p]);
+            st = build_body(w, &s->targets[t], params, c, &w->rendered[p],
+                            err);
             body_len = w->body.len;
             built = true;
         }
@@ -109,6 +121,8 @@ static assay_status walk_target(dry_walk *w, const assay__case *c, size_t t,
             estimate(w, &s->targets[t], params, body_len);
     }
     cJSON_Delete(own);
+    if (st != ASSAY_OK && err && err->status == st)
+        return st; /* said already, e.g. by a log-likelihood check */
     if (st != ASSAY_OK)
         return assay__error(err, st, NULL, 0, 0,
                             "cannot build the request of case '%s': %s",

@@ -118,4 +118,17 @@ else
     echo "the shared MMLU copy is not in $DATA: its part is skipped"
 fi
 
+# The dry run estimates the request the run sends: the context and every
+# continuation, more than the plain prompt alone.
+prompt_tokens() { sed -n 's/^  tokens *~\([0-9]*\) prompt.*/\1/p' <<<"$OUT"; }
+run_assay run "$SCRATCH/mc.yaml" --dry-run
+expect_eq "dry run: exits 0" 0 "$CODE"
+WITH=$(prompt_tokens)
+sed '/^checks:/,$d' "$SCRATCH/mc.yaml" >"$SCRATCH/plain.yaml"
+echo "checks: [{contains: Paris}]" >>"$SCRATCH/plain.yaml"
+run_assay run "$SCRATCH/plain.yaml" --dry-run
+WITHOUT=$(prompt_tokens)
+expect_eq "dry run: the continuations are counted" true \
+    "$([ -n "$WITH" ] && [ -n "$WITHOUT" ] && [ "$WITH" -gt $((WITHOUT + 10)) ] && echo true || echo "false ($WITH against $WITHOUT)")"
+
 finish
