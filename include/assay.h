@@ -239,6 +239,20 @@ ASSAY_API assay_status assay_suite_add_target(assay_suite *suite,
 ASSAY_API assay_status assay_suite_add_target_text(assay_suite *suite,
                                                    const char *text,
                                                    assay_error *err);
+/*
+ * Sets the model that judges the suite's model-graded checks (llm-rubric,
+ * factuality, select-best, ...) or that embeds answers for `similar`,
+ * from the text of a suite file's `grader:` or `embedder:` mapping
+ * ("{model: gpt-4o-mini, params: {temperature: 0}}"), replacing any the
+ * suite had. Without one, such checks give `grader` errors at run time.
+ * On error the suite keeps the one it had.
+ */
+ASSAY_API assay_status assay_suite_set_grader(assay_suite *suite,
+                                              const char *text,
+                                              assay_error *err);
+ASSAY_API assay_status assay_suite_set_embedder(assay_suite *suite,
+                                                const char *text,
+                                                assay_error *err);
 
 /*
  * A prompt variant: one user message rendered from `template_text`

@@ -261,6 +261,57 @@ assay_status assay_suite_add_target_text(assay_suite *suite, const char *text,
     return st == ASSAY_OK ? add_target_doc(suite, doc, NULL, NULL, err) : st;
 }
 
+/* The grader or the embedder, as a suite file's `grader:` or `embedder:`
+   is read. */
+static assay_status set_helper_model(assay_suite *s, const char *what,
+                                     const char *text, bool embedder,
+                                     assay_error *err)
+{
+    assay_status st = need(s, "the suite", err);
+    assay__doc *doc = NULL;
+    if (st == ASSAY_OK)
+        st = parse_text(what, text, &doc, err);
+    if (st == ASSAY_OK)
+        st = room_for_doc(s, err);
+    assay__target *t = st == ASSAY_OK ? calloc(1, sizeof *t) : NULL;
+    if (st == ASSAY_OK && !t)
+        st = oom(err);
+    if (st == ASSAY_OK)
+        st = assay__suite_load_target(s, doc, assay__doc_root(doc), t, err);
+    if (st == ASSAY_OK)
+        st = mix_node(s, what, assay__doc_root(doc), err);
+    if (st != ASSAY_OK) {
+        if (t) {
+            assay__target_release(t);
+            free(t);
+        }
+        assay__doc_free(doc);
+        return st;
+    }
+    if (embedder)
+        t->conn.endpoint = ASSAY__ENDPOINT_EMBEDDINGS;
+    assay__target **slot = embedder ? &s->embedder : &s->grader;
+    if (*slot) {
+        assay__target_release(*slot);
+        free(*slot);
+    }
+    *slot = t;
+    keep_doc(s, doc);
+    return ASSAY_OK;
+}
+
+assay_status assay_suite_set_grader(assay_suite *suite, const char *text,
+                                    assay_error *err)
+{
+    return set_helper_model(suite, "grader", text, false, err);
+}
+
+assay_status assay_suite_set_embedder(assay_suite *suite, const char *text,
+                                      assay_error *err)
+{
+    return set_helper_model(suite, "embedder", text, true, err);
+}
+
 /* A document of the mapping `fields` (name/value pairs, NULL values left
    out), so that its mistakes are reported like a text's. */
 static assay_status doc_of_fields(const char *name,

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "fake_server.h" /* test support, not the library's */
+
 #ifndef SOURCE_ROOT
 #define SOURCE_ROOT "."
 #endif
@@ -305,6 +307,45 @@ static bool file_contains(const char *path, const char *part)
     return strstr(buf, part) != NULL;
 }
 
+/* A grader set in code judges the suite's model-graded checks; the fake
+   server stands in for it and approves everything. */
+static void test_grader_in_code(void **state)
+{
+    (void)state;
+    fake_server fs;
+    const char *args[] = {"--default-reply",
+                          "{\"pass\": true, \"score\": 1, \"reason\": \"fine\"}",
+                          NULL};
+    assert_int_equal(fake_server_start(&fs, args), 0);
+    assay_suite *suite;
+    assay_error err;
+    assay_error_clear(&err);
+    ok(assay_suite_new("graded", &suite, E));
+    ok(assay_suite_add_target_text(suite, "{name: app, echo: true}", E));
+    ok(assay_suite_add_prompt(suite, "p", "{{q}}", E));
+    ok(assay_suite_add_case(suite, "1", "{q: the sky is blue}", E));
+    ok(assay_suite_add_check(suite, "llm-rubric", "states a fact", E));
+
+    /* Without a grader the check cannot be judged. */
+    run_counts none = run_suite(suite, NULL);
+    assert_true(none.errors == 1);
+
+    assert_int_equal(assay_suite_set_grader(suite, "{modle: judge}", &err),
+                     ASSAY_ERR_SUITE);
+    assert_mentions(&err, "grader:1:2: unknown key 'modle'");
+    char text[256];
+    snprintf(text, sizeof text,
+             "{model: judge, base_url: \"%s\", api_key_env: PATH}",
+             fs.base_url);
+    ok(assay_suite_set_grader(suite, text, E));
+    run_counts judged = run_suite(suite, NULL);
+    assert_true(judged.passed == 1 && judged.errors == 0);
+
+    ok(assay_suite_set_embedder(suite, "{model: embed-small}", E));
+    assay_suite_free(suite);
+    fake_server_stop(&fs);
+}
+
 static void test_write_path(void **state)
 {
     (void)state;
@@ -346,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_dataset_and_output_target),
         cmocka_unit_test(test_loaded_suite_accepts_additions),
         cmocka_unit_test(test_bad_texts_name_the_field),
+        cmocka_unit_test(test_grader_in_code),
         cmocka_unit_test(test_write_path),
     };
     assay_global_init();
