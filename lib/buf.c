@@ -56,7 +56,7 @@ static assay_status buf_reserve(assay__buf *b, size_t extra)
     return ASSAY_OK;
 }
 
-assay_status assay__buf_append(assay__buf *b, const void *data, size_t n)
+assay_status assay__buf_append_grow(assay__buf *b, const void *data, size_t n)
 {
     assay_status st = buf_reserve(b, n);
     if (st != ASSAY_OK)
@@ -66,16 +66,6 @@ assay_status assay__buf_append(assay__buf *b, const void *data, size_t n)
     b->len += n;
     b->data[b->len] = '\0';
     return ASSAY_OK;
-}
-
-assay_status assay__buf_puts(assay__buf *b, const char *s)
-{
-    return assay__buf_append(b, s, strlen(s));
-}
-
-assay_status assay__buf_putc(assay__buf *b, char c)
-{
-    return assay__buf_append(b, &c, 1);
 }
 
 assay_status assay__buf_printf(assay__buf *b, const char *fmt, ...)

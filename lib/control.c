@@ -323,6 +323,32 @@ static void error_text(const assay__result *r, char *out, size_t size)
                  r->error_message ? r->error_message : "");
 }
 
+/*
+ * US dollars for a result's usage at list prices, NaN when unknown, as
+ * assay__list_cost; the price looked up once per model (see `prices`).
+ */
+static double list_cost(assay__control *c, const char *model,
+                        long prompt_tokens, long completion_tokens)
+{
+    size_t len = model ? strlen(model) : 0;
+    if (!model || len >= sizeof c->prices[0].model)
+        return assay__list_cost(model, prompt_tokens, completion_tokens);
+    struct assay__price_memo *m = NULL;
+    for (size_t i = 0; i < 2 && !m; i++)
+        if (!strcmp(c->prices[i].model, model))
+            m = &c->prices[i];
+    if (!m) {
+        m = &c->prices[c->next_price];
+        c->next_price = (c->next_price + 1) % 2;
+        memcpy(m->model, model, len + 1);
+        m->listed = assay__price_of(model, &m->input, &m->output);
+    }
+    if (!m->listed || prompt_tokens < 0 || completion_tokens < 0)
+        return NAN;
+    return ((double)prompt_tokens * m->input +
+            (double)completion_tokens * m->output) / 1e6;
+}
+
 void assay__control_result(assay__control *c, const assay__result *r)
 {
     const assay__response *resp = r->response;
@@ -337,17 +363,17 @@ void assay__control_result(assay__control *c, const assay__result *r)
             c->most_completion = resp->completion_tokens;
         double cost = NAN;
         if (!r->cached) {
-            cost = assay__list_cost(resp->model, resp->prompt_tokens,
-                                    resp->completion_tokens);
+            cost = list_cost(c, resp->model, resp->prompt_tokens,
+                             resp->completion_tokens);
             if (isnan(cost)) {
                 long t = -1;
                 for (size_t i = 0; i < c->suite->n_targets && t < 0; i++)
                     if (!strcmp(c->suite->targets[i].name, r->target))
                         t = (long)i;
                 if (t >= 0)
-                    cost = assay__list_cost(c->suite->targets[t].model,
-                                            resp->prompt_tokens,
-                                            resp->completion_tokens);
+                    cost = list_cost(c, c->suite->targets[t].model,
+                                     resp->prompt_tokens,
+                                     resp->completion_tokens);
             }
         }
         if (!isnan(cost)) {

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #if defined(__GNUC__)
@@ -41,9 +42,39 @@ typedef struct assay__buf {
 void assay__buf_init(assay__buf *b, size_t max);
 void assay__buf_release(assay__buf *b);
 void assay__buf_reset(assay__buf *b);
-assay_status assay__buf_append(assay__buf *b, const void *data, size_t n);
-assay_status assay__buf_puts(assay__buf *b, const char *s);
-assay_status assay__buf_putc(assay__buf *b, char c);
+/* The general append, which grows the buffer (buf.c). */
+assay_status assay__buf_append_grow(assay__buf *b, const void *data, size_t n);
+
+/*
+ * Appends are inline for the common case, where the bytes fit without
+ * growing: a result's record line alone takes some hundred of them, and
+ * the call and the checks cost more than the copying.
+ */
+static inline assay_status assay__buf_append(assay__buf *b, const void *data,
+                                             size_t n)
+{
+    if (n >= b->cap - b->len || b->len + n > b->max)
+        return assay__buf_append_grow(b, data, n);
+    if (n)
+        memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return ASSAY_OK;
+}
+
+static inline assay_status assay__buf_puts(assay__buf *b, const char *s)
+{
+    return assay__buf_append(b, s, strlen(s));
+}
+
+static inline assay_status assay__buf_putc(assay__buf *b, char c)
+{
+    if (1 >= b->cap - b->len || b->len + 1 > b->max)
+        return assay__buf_append_grow(b, &c, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+    return ASSAY_OK;
+}
 assay_status assay__buf_printf(assay__buf *b, const char *fmt, ...)
     ASSAY__PRINTF(2, 3);
 /* Takes the bytes (caller frees) and leaves the buffer empty and usable. */
@@ -149,6 +180,10 @@ typedef struct assay__verdict {
     bool pass;
     double score;      /* in [0, 1] */
     assay__buf reason; /* what was expected and what was found */
+    /* Scratch of assay__check_run, kept from one check to the next so
+       that each does not allocate its own: the rendered value and the
+       two halves of the reason. */
+    assay__buf rendered, want, found;
 } assay__verdict;
 
 void assay__verdict_init(assay__verdict *v);
@@ -1767,6 +1802,15 @@ typedef struct assay__control {
     long finished;       /* results of this execution */
     double admitted_cost; /* the sum of the admitted requests' estimates */
     long most_completion; /* the longest completion seen, in tokens */
+    /* The models last priced (a result names its reply's model and its
+       target's, the same few over and over), so that each result does
+       not search the price list again; a longer name is not kept. */
+    struct assay__price_memo {
+        char model[64];
+        bool listed;
+        double input, output; /* USD per million tokens, when listed */
+    } prices[2];
+    unsigned next_price; /* the slot the next new model takes */
 } assay__control;
 
 void assay__control_init(assay__control *c, const assay_suite *suite,

@@ -134,53 +134,11 @@ static assay_status emit(assay__journal *j, assay_error *err)
 
 /* ------------------------------------------------------------ fields */
 
-/* Whether any of the 8 bytes in `w` is below 0x20, '"' or '\\' (the
-   classic tests for a zero byte, and for a byte below n, word-wide). */
-static bool word_needs_escape(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
-    uint64_t low = (w - ones * 0x20) & ~w;
-    uint64_t zero = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
-    return ((low | zero) & highs) != 0;
-}
-
-static bool needs_escape(const unsigned char *p, size_t len)
-{
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, sizeof w);
-        if (word_needs_escape(w))
-            return true;
-    }
-    for (; i < len; i++)
-        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\')
-            return true;
-    return false;
-}
-
-/*
- * A JSON string literal. Most values (ids, names, outputs, reasons) hold
- * nothing to escape: those are found with one tight scan and copied
- * whole; the others go through the general writer in text.c.
- */
+/* A JSON string literal (text.c scans it a word at a time, and copies
+   the runs between escapes whole). */
 static assay_status put_json_text(assay__buf *b, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    if (needs_escape(p, len))
-        return assay__text_put_json_string(b, s, len);
-    size_t mark = b->len;
-    assay_status st = assay__buf_putc(b, '"');
-    if (st == ASSAY_OK)
-        st = assay__buf_append(b, p, len);
-    if (st == ASSAY_OK)
-        st = assay__buf_putc(b, '"');
-    if (st != ASSAY_OK && b->len > mark) { /* all or nothing, as text.c */
-        b->len = mark;
-        b->data[mark] = '\0';
-    }
-    return st;
+    return assay__text_put_json_string(b, s, len);
 }
 
 /* `,"name":` for a name from anywhere (the fields a caller adds to the

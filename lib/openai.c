@@ -170,10 +170,53 @@ assay_status assay__openai_completion_request(assay__buf *body,
 
 /* ------------------------------------------------------------ replies */
 
-static void copy_string_field(const cJSON *obj, const char *name, char *dst,
-                              size_t size)
+/*
+ * Several members of `object` found in one walk over it: found[i] is the
+ * first member named names[i], as cJSON_GetObjectItemCaseSensitive finds
+ * it, or NULL. A reply's objects are read for most of their members, and
+ * one walk per name cost as much as a third of parsing the reply.
+ */
+static void find_members(const cJSON *object, const char *const names[],
+                         size_t n, const cJSON *found[])
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    size_t missing = n;
+    for (size_t i = 0; i < n; i++)
+        found[i] = NULL;
+    const cJSON *m = object ? object->child : NULL;
+    for (; m && m->string && missing; m = m->next)
+        for (size_t i = 0; i < n; i++)
+            if (!found[i] && m->string[0] == names[i][0] &&
+                !strcmp(m->string, names[i])) {
+                found[i] = m;
+                missing--;
+                break;
+            }
+}
+
+/* The members of a reply (or of a stream chunk) that are read. */
+enum {
+    ROOT_ERROR,
+    ROOT_CHOICES,
+    ROOT_MODEL,
+    ROOT_ID,
+    ROOT_FINGERPRINT,
+    ROOT_USAGE,
+    ROOT_MEMBERS
+};
+
+static void find_root_members(const cJSON *root,
+                              const cJSON *found[ROOT_MEMBERS])
+{
+    static const char *const names[ROOT_MEMBERS] = {
+        [ROOT_ERROR] = "error", [ROOT_CHOICES] = "choices",
+        [ROOT_MODEL] = "model", [ROOT_ID] = "id",
+        [ROOT_FINGERPRINT] = "system_fingerprint", [ROOT_USAGE] = "usage",
+    };
+    find_members(root, names, ROOT_MEMBERS, found);
+}
+
+static void copy_string(const cJSON *v, char *dst, size_t size)
+{
     if (!cJSON_IsString(v))
         return;
     size_t n = strnlen(v->valuestring, size - 1); /* cut like snprintf */
@@ -181,37 +224,40 @@ static void copy_string_field(const cJSON *obj, const char *name, char *dst,
     dst[n] = '\0';
 }
 
-static long count_field(const cJSON *obj, const char *name)
+static long count(const cJSON *v)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
         return -1;
     return (long)v->valuedouble;
 }
 
-static void read_usage(const cJSON *root, assay__response *out)
+/* The reply's `usage` member. */
+static void read_usage(const cJSON *usage, assay__response *out)
 {
-    const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
     if (!cJSON_IsObject(usage))
         return;
-    out->prompt_tokens = count_field(usage, "prompt_tokens");
-    out->completion_tokens = count_field(usage, "completion_tokens");
-    out->total_tokens = count_field(usage, "total_tokens");
-    out->cached_tokens = count_field(
-        cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details"),
-        "cached_tokens");
-    out->reasoning_tokens = count_field(
-        cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens_details"),
-        "reasoning_tokens");
+    static const char *const names[] = {
+        "prompt_tokens", "completion_tokens", "total_tokens",
+        "prompt_tokens_details", "completion_tokens_details"};
+    const cJSON *m[sizeof names / sizeof *names];
+    find_members(usage, names, sizeof names / sizeof *names, m);
+    out->prompt_tokens = count(m[0]);
+    out->completion_tokens = count(m[1]);
+    out->total_tokens = count(m[2]);
+    out->cached_tokens =
+        count(cJSON_GetObjectItemCaseSensitive(m[3], "cached_tokens"));
+    out->reasoning_tokens =
+        count(cJSON_GetObjectItemCaseSensitive(m[4], "reasoning_tokens"));
 }
 
 /* The identity fields; each chunk of a stream repeats them. */
-static void read_identity(const cJSON *root, assay__response *out)
+static void read_identity(const cJSON *const root[ROOT_MEMBERS],
+                          assay__response *out)
 {
-    copy_string_field(root, "model", out->model, sizeof out->model);
-    copy_string_field(root, "id", out->id, sizeof out->id);
-    copy_string_field(root, "system_fingerprint", out->system_fingerprint,
-                      sizeof out->system_fingerprint);
+    copy_string(root[ROOT_MODEL], out->model, sizeof out->model);
+    copy_string(root[ROOT_ID], out->id, sizeof out->id);
+    copy_string(root[ROOT_FINGERPRINT], out->system_fingerprint,
+                sizeof out->system_fingerprint);
 }
 
 static assay_status bad_body(assay_error *err, long status, const char *body,
@@ -251,9 +297,8 @@ static bool error_text(const cJSON *root, const char **message,
 }
 
 /* The error's `code`, a string for OpenAI and a number for llama.cpp. */
-static void read_error_code(const cJSON *root, assay__response *out)
+static void read_error_code(const cJSON *error, assay__response *out)
 {
-    const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
     if (cJSON_IsString(code))
         snprintf(out->error_code, sizeof out->error_code, "%s",
@@ -433,10 +478,9 @@ static assay_status read_legacy_logprobs(const cJSON *logprobs, cJSON *out)
  * (`logprobs.content`, also what llama-server sends for /completions) or
  * the legacy /completions arrays.
  */
-static assay_status read_logprobs(const cJSON *choice, assay__response *out)
+static assay_status read_logprobs(const cJSON *logprobs,
+                                  assay__response *out)
 {
-    const cJSON *logprobs = cJSON_GetObjectItemCaseSensitive(choice,
-                                                             "logprobs");
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(logprobs, "content");
     bool legacy = cJSON_IsArray(
         cJSON_GetObjectItemCaseSensitive(logprobs, "tokens"));
@@ -463,33 +507,40 @@ static assay_status read_logprobs(const cJSON *choice, assay__response *out)
 static assay_status read_choice(const cJSON *choice, assay__response *out,
                                 bool *found)
 {
-    const cJSON *message = cJSON_GetObjectItemCaseSensitive(choice, "message");
-    if (!cJSON_IsObject(message))
-        message = cJSON_GetObjectItemCaseSensitive(choice, "delta");
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(choice, "text");
+    enum { MESSAGE, DELTA, TEXT, FINISH_REASON, LOGPROBS, N_CHOICE };
+    static const char *const names[N_CHOICE] = {
+        [MESSAGE] = "message", [DELTA] = "delta", [TEXT] = "text",
+        [FINISH_REASON] = "finish_reason", [LOGPROBS] = "logprobs"};
+    const cJSON *c[N_CHOICE];
+    find_members(choice, names, N_CHOICE, c);
+    const cJSON *message = cJSON_IsObject(c[MESSAGE]) ? c[MESSAGE] : c[DELTA];
+    const cJSON *text = c[TEXT];
     *found = cJSON_IsObject(message) || cJSON_IsString(text);
-    copy_string_field(choice, "finish_reason", out->finish_reason,
-                      sizeof out->finish_reason);
+    copy_string(c[FINISH_REASON], out->finish_reason,
+                sizeof out->finish_reason);
     assay_status st = append_string(&out->content, text);
-    if (st == ASSAY_OK && cJSON_IsObject(message))
-        st = append_string(&out->content, cJSON_GetObjectItemCaseSensitive(
-                                              message, "content"));
-    if (st == ASSAY_OK && cJSON_IsObject(message))
-        st = append_string(&out->refusal, cJSON_GetObjectItemCaseSensitive(
-                                              message, "refusal"));
-    if (st == ASSAY_OK && cJSON_IsObject(message))
-        st = read_tool_calls(
-            cJSON_GetObjectItemCaseSensitive(message, "tool_calls"), out);
+    if (st == ASSAY_OK && cJSON_IsObject(message)) {
+        static const char *const parts[] = {"content", "refusal",
+                                            "tool_calls"};
+        const cJSON *m[sizeof parts / sizeof *parts];
+        find_members(message, parts, sizeof parts / sizeof *parts, m);
+        st = append_string(&out->content, m[0]);
+        if (st == ASSAY_OK)
+            st = append_string(&out->refusal, m[1]);
+        if (st == ASSAY_OK)
+            st = read_tool_calls(m[2], out);
+    }
     if (st == ASSAY_OK)
-        st = read_logprobs(choice, out);
+        st = read_logprobs(c[LOGPROBS], out);
     return st;
 }
 
 static assay_status parse_root(long http_status, const cJSON *root,
+                               const cJSON *const members[ROOT_MEMBERS],
                                const char *body, size_t len,
                                assay__response *out, assay_error *err)
 {
-    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    const cJSON *choices = members[ROOT_CHOICES];
     const char *message, *type;
     assay_status st = ASSAY_OK;
     if (!cJSON_IsArray(choices) && error_text(root, &message, &type)) {
@@ -507,8 +558,8 @@ static assay_status parse_root(long http_status, const cJSON *root,
             assay__error(err, st, NULL, 0, 0, "out of memory reading a reply");
     }
     if (st == ASSAY_OK) {
-        read_identity(root, out);
-        read_usage(root, out);
+        read_identity(members, out);
+        read_usage(members[ROOT_USAGE], out);
     }
     return st;
 }
@@ -520,9 +571,11 @@ assay_status assay__openai_parse_chat(long http_status, const char *body,
     assay__response_reset(out);
     out->http_status = http_status;
     cJSON *root = cJSON_ParseWithLength(body, len);
+    const cJSON *members[ROOT_MEMBERS];
+    find_root_members(root, members);
     assay_status st;
     if (root)
-        read_error_code(root, out);
+        read_error_code(members[ROOT_ERROR], out);
     if (http_status < 200 || http_status > 299) {
         st = http_error(err, http_status, root, body, len);
         if (st == ASSAY_ERR_RESPONSE)
@@ -530,7 +583,7 @@ assay_status assay__openai_parse_chat(long http_status, const char *body,
     } else if (!root) {
         st = bad_body(err, http_status, body, len, "the body is not JSON");
     } else {
-        st = parse_root(http_status, root, body, len, out, err);
+        st = parse_root(http_status, root, members, body, len, out, err);
     }
     cJSON_Delete(root);
     return st;
@@ -557,9 +610,11 @@ static assay_status on_chunk(assay__openai_stream *s, const char *data,
                         "a stream chunk is not a JSON object");
     }
     const char *message, *type;
-    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(chunk, "choices");
+    const cJSON *members[ROOT_MEMBERS];
+    find_root_members(chunk, members);
+    const cJSON *choices = members[ROOT_CHOICES];
     assay_status st = ASSAY_OK;
-    if (cJSON_GetObjectItemCaseSensitive(chunk, "error") &&
+    if (members[ROOT_ERROR] &&
         error_text(chunk, &message, &type)) {
         st = assay__error(&s->err, ASSAY_ERR_HTTP, NULL, 0, 0,
                           "the stream reported an error: %s%s%s",
@@ -571,8 +626,8 @@ static assay_status on_chunk(assay__openai_stream *s, const char *data,
             assay__error(&s->err, st, NULL, 0, 0, "out of memory in a stream");
     }
     if (st == ASSAY_OK) {
-        read_identity(chunk, s->out);
-        read_usage(chunk, s->out);
+        read_identity(members, s->out);
+        read_usage(members[ROOT_USAGE], s->out);
     }
     cJSON_Delete(chunk);
     return st;

@@ -119,7 +119,9 @@ struct assay_run {
     assay__response response;
     assay__verdict verdict;
     assay__check_outcome *outcomes;
-    char **reasons;
+    /* The outcomes' reasons: each takes the verdict's buffer, and gives
+       its own back to be written next, so none is allocated per check. */
+    assay__buf *reasons;
     size_t cap_checks; /* of outcomes and reasons */
     assay_progress progress;
     assay_status failure; /* what stopped the run, or ASSAY_OK */
@@ -483,7 +485,7 @@ static void free_scratch(assay_run *run)
             assay__rendered_release(&run->rendered[i]);
     if (run->reasons)
         for (size_t i = 0; i < run->cap_checks; i++)
-            free(run->reasons[i]);
+            assay__buf_release(&run->reasons[i]);
     free(run->rendered);
     free(run->outcomes);
     free(run->reasons);
@@ -566,10 +568,11 @@ static bool room_for_checks(assay_run *run, size_t n)
     assay__check_outcome *o = realloc(run->outcomes, n * sizeof *o);
     if (o)
         run->outcomes = o;
-    char **r = o ? realloc(run->reasons, n * sizeof *r) : NULL;
+    assay__buf *r = o ? realloc(run->reasons, n * sizeof *r) : NULL;
     if (!r)
         return false;
-    memset(r + run->cap_checks, 0, (n - run->cap_checks) * sizeof *r);
+    for (size_t i = run->cap_checks; i < n; i++)
+        assay__buf_init(&r[i], run->verdict.reason.max);
     run->reasons = r;
     run->cap_checks = n;
     return true;
@@ -633,18 +636,16 @@ static assay_status score(assay_run *run, const run_job *job,
                              job->c->id, &ctx, &run->verdict, check_err);
         if (st != ASSAY_OK)
             return st;
-        free(run->reasons[i]);
-        run->reasons[i] = assay__buf_detach(&run->verdict.reason, NULL);
-        if (!run->reasons[i])
-            return assay__error(check_err, ASSAY_ERR_NOMEM, NULL, 0, 0,
-                                "out of memory");
+        assay__buf written = run->verdict.reason;
+        run->verdict.reason = run->reasons[i];
+        run->reasons[i] = written;
         run->outcomes[i] = (assay__check_outcome){
             .type = assay__check_type(check),
             .metric = assay__check_metric(check),
             .weight = assay__check_weight(check),
             .pass = run->verdict.pass,
             .score = run->verdict.score,
-            .reason = run->reasons[i],
+            .reason = run->reasons[i].data,
         };
         *n_done = i + 1;
     }

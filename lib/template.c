@@ -1793,8 +1793,17 @@ assay_status assay__template_render(const assay__template *t,
                                     assay__buf *out, assay_error *err)
 {
     size_t start = out->len;
-    tpl_render r = {.t = t, .vars = vars, .case_id = case_id, .out = out,
-                    .err = err};
+    /* Field by field: zeroing the scopes (some 4 KB, each set when its
+       loop is entered) cost more than rendering a short prompt. */
+    tpl_render r;
+    r.t = t;
+    r.vars = vars;
+    r.case_id = case_id;
+    r.out = out;
+    r.err = err;
+    r.depth = 0;
+    r.at = NULL;
+    r.steps = 0;
     assay_status st = render_range(&r, 0, t->nnodes);
     if (st == ASSAY_OK)
         return ASSAY_OK;

@@ -12,6 +12,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,45 @@ assay_status assay__text_put_double(assay__buf *out, double v)
     return assay__buf_append(out, clean, n);
 }
 
+/* Whether any of the 8 bytes in `w` is below 0x20, '"' or '\\' (the
+   classic tests for a zero byte, and for a byte below n, word-wide). */
+static bool word_needs_json_escape(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+    uint64_t low = (w - ones * 0x20) & ~w;
+    uint64_t zero = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
+    return ((low | zero) & highs) != 0;
+}
+
+/*
+ * The first byte at or after `from` that a JSON string must escape, or
+ * `len`: bytes >= 0x80 are not among them (JSON text is taken as UTF-8).
+ * Most text (prompts, ids, outputs) has none, so it is scanned a word at
+ * a time and copied whole.
+ */
+static size_t next_json_escape(const unsigned char *p, size_t from,
+                               size_t len)
+{
+    size_t i = from;
+    uint64_t w;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, sizeof w);
+        if (word_needs_json_escape(w))
+            break;
+    }
+    if (i < len && i + 8 > len && len - from >= 8) {
+        /* the tail: the last 8 bytes, the first of them checked already */
+        memcpy(&w, p + len - 8, sizeof w);
+        if (!word_needs_json_escape(w))
+            return len;
+    }
+    for (; i < len; i++)
+        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\')
+            return i;
+    return len;
+}
+
 assay_status assay__text_put_json_string(assay__buf *out, const char *s,
                                          size_t len)
 {
@@ -194,10 +234,9 @@ assay_status assay__text_put_json_string(assay__buf *out, const char *s,
     assay_status st = assay__buf_putc(out, '"');
     size_t run = 0;
 
-    for (size_t i = 0; st == ASSAY_OK && i < len; i++) {
+    for (size_t i = next_json_escape(p, 0, len); st == ASSAY_OK && i < len;
+         i = next_json_escape(p, i + 1, len)) {
         unsigned char c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue; /* bytes >= 0x80 too: JSON text is taken as UTF-8 */
         const char *esc;
         char hex[7];
         switch (c) {
