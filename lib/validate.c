@@ -44,6 +44,31 @@ static assay_status comparable(const assay_suite *s, const assay__case *c,
     return ASSAY_OK;
 }
 
+/* A model-graded or embedding check of the case's own needs the suite's
+   grader or embedder, as the suite's own checks do when it is loaded. */
+static assay_status judged(const assay_suite *s, const assay__case *c,
+                           assay_error *err)
+{
+    for (size_t i = 0; i < c->n_checks; i++) {
+        const assay__check *k = c->checks[i];
+        bool asks = assay__check_needs_grader(k) ||
+                    (assay__check_compares(k) && assay__check_compare_asks(k));
+        if (!asks)
+            continue;
+        bool embeds = assay__check_embeds(k);
+        if (embeds ? s->embedder != NULL : s->grader != NULL)
+            continue;
+        const char *file = s->dataset.path ? s->dataset.path
+                                           : assay__doc_name(s->doc);
+        return assay__error(err, ASSAY_ERR_SUITE, file, (int)c->line, 0,
+                            "case '%s': check '%s' needs the suite's %s, "
+                            "and it has none",
+                            c->id, assay__check_type(k),
+                            embeds ? "embedder" : "grader");
+    }
+    return ASSAY_OK;
+}
+
 static assay_status render_all(const assay_suite *s, const assay__case *c,
                                assay__rendered *r, assay_suite_counts *n,
                                assay_error *err)
@@ -84,6 +109,8 @@ assay_status assay_suite_validate(const assay_suite *s, assay_skip_fn skip,
         st = needs_checks(s, c, err);
         if (st == ASSAY_OK)
             st = comparable(s, c, err);
+        if (st == ASSAY_OK)
+            st = judged(s, c, err);
         if (st == ASSAY_OK)
             st = render_all(s, c, &r, &n, err);
         n.cases += st == ASSAY_OK;

@@ -67,4 +67,22 @@ run_assay validate "$SCRATCH/no-grader.yaml"
 expect_eq "no grader, no run" 2 "$CODE"
 expect_match "says what to add" "check 'llm-rubric' is model-graded: give the suite a grader" "$ERR"
 
+# A case's own model-graded check needs the suite's grader too: refused
+# before anything is sent, naming the case's line.
+cat >"$SCRATCH/case-grader.yaml" <<'YAML'
+targets: [{model: m}]
+prompt: "{{q}}"
+cases:
+  - {id: plain, q: a, checks: [{contains: a}]}
+  - {id: judged, q: b, checks: [{llm-rubric: is polite}]}
+YAML
+run_assay validate "$SCRATCH/case-grader.yaml"
+expect_eq "case check without a grader: exit 2" 2 "$CODE"
+expect_match "case check without a grader: named" \
+    "case-grader\.yaml:5:.*case 'judged': check 'llm-rubric' needs the suite's grader" "$ERR"
+# A run reads cases as it goes: there the case is an error of its own.
+run_assay run "$SCRATCH/case-grader.yaml" --no-cache -o "$SCRATCH/case-grader.jsonl"
+expect_eq "case check without a grader: run goes on" '[["judged","grader"],["plain",null]]' \
+    "$(jq_of "$SCRATCH/case-grader.jsonl" '[.[] | select(.type == "result") | [.case, .error.kind]] | sort')"
+
 finish
