@@ -118,6 +118,17 @@ else
     echo "the shared MMLU copy is not in $DATA: its part is skipped"
 fi
 
+# OpenAI and vLLM answer a prompt list with one object, a choice per
+# prompt: the same verdicts.
+stop_server
+start_server --list-shape openai
+OPENAI_BASE_URL=$BASE_URL run_assay run "$SCRATCH/mc.yaml" --no-cache -o "$SCRATCH/mc-one.jsonl"
+expect_eq "one object: runs" 0 "$CODE"
+expect_eq "one object: the same verdicts" \
+    '[["paris",true,false],["words",false,true]]' \
+    "$(jq_of "$SCRATCH/mc-one.jsonl" '[.[] | select(.type == "result")
+        | [.case, .checks[0].pass, .checks[1].pass]] | sort')"
+
 # The dry run estimates the request the run sends: the context and every
 # continuation, more than the plain prompt alone.
 prompt_tokens() { sed -n 's/^  tokens *~\([0-9]*\) prompt.*/\1/p' <<<"$OUT"; }

@@ -139,6 +139,40 @@ static cJSON *completion_object(struct completion_exchange *cx,
     return root;
 }
 
+/* OpenAI's and vLLM's answer to a list of prompts: one object whose
+   choices hold one choice per prompt (index i for prompt i), the usage
+   summed over them. */
+static cJSON *completion_in_one(struct completion_exchange *cx,
+                                const struct completion_meta *meta, size_t n)
+{
+    cJSON *root = completion_object(cx, meta, 0);
+    cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
+    for (size_t i = 1; root && i < n; i++) {
+        cJSON *one = completion_object(cx, meta, i);
+        cJSON *choice = one ? cJSON_DetachItemFromArray(
+                                  cJSON_GetObjectItemCaseSensitive(one, "choices"), 0)
+                            : NULL;
+        if (!choice) {
+            cJSON_Delete(one);
+            cJSON_Delete(root);
+            return NULL;
+        }
+        cJSON_AddItemToArray(choices, choice);
+        const cJSON *more = cJSON_GetObjectItemCaseSensitive(one, "usage");
+        static const char *const counts[] = {"prompt_tokens", "completion_tokens",
+                                             "total_tokens"};
+        for (size_t k = 0; k < 3; k++) {
+            cJSON *sum = cJSON_GetObjectItemCaseSensitive(usage, counts[k]);
+            const cJSON *add = cJSON_GetObjectItemCaseSensitive(more, counts[k]);
+            if (cJSON_IsNumber(sum) && cJSON_IsNumber(add))
+                cJSON_SetNumberValue(sum, sum->valuedouble + add->valuedouble);
+        }
+        cJSON_Delete(one);
+    }
+    return root;
+}
+
 static char *completion_body(struct completion_exchange *cx)
 {
     struct completion_meta meta;
@@ -146,6 +180,8 @@ static char *completion_body(struct completion_exchange *cx)
     size_t n = prompt_count(cx->prompt);
     if (!cJSON_IsArray(cx->prompt) || n == 1)
         return print_and_delete(completion_object(cx, &meta, 0));
+    if (cx->ex.srv->options.list_in_one)
+        return print_and_delete(completion_in_one(cx, &meta, n));
     cJSON *list = cJSON_CreateArray();
     for (size_t i = 0; list && i < n; i++) {
         cJSON *one = completion_object(cx, &meta, i);

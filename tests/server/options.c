@@ -33,6 +33,8 @@ void options_print_usage(FILE *to)
           "                        usage on the finish_reason chunk, as llama-server)\n"
           "/v1/completions and /v1/embeddings:\n"
           "  --no-echo             answer \"echo\": true with 500 like llama-server\n"
+          "  --list-shape S        a prompt list's answer: llama (default: an array of\n"
+          "                        completions) or openai (one, a choice per prompt)\n"
           "  --embedding-dim N     embedding length (default 8)\n"
           "faults:\n"
           "  --faults SPEC         NAME=RATE,... fault modes drawn at random per request\n"
@@ -154,6 +156,17 @@ static bool set_no_echo(struct server_options *opt, const char *value)
     return true;
 }
 
+static bool set_list_shape(struct server_options *opt, const char *value)
+{
+    if (!strcmp(value, "openai"))
+        opt->list_in_one = true;
+    else if (!strcmp(value, "llama"))
+        opt->list_in_one = false;
+    else
+        return false;
+    return true;
+}
+
 static bool set_embedding_dim(struct server_options *opt, const char *value)
 {
     return parse_long(value, 1, MAX_EMBEDDING_DIM, &opt->embedding_dim);
@@ -223,6 +236,7 @@ static const struct option_spec option_specs[] = {
     {"--stream-chunks", true, set_stream_chunks},
     {"--stream-shape", true, set_stream_shape},
     {"--no-echo", false, set_no_echo},
+    {"--list-shape", true, set_list_shape},
     {"--embedding-dim", true, set_embedding_dim},
     {"--faults", true, set_faults},
     {"--fail-rate", true, set_fail_rate},

@@ -64,6 +64,7 @@ struct server_options {
     long stream_chunks; /* 0: one chunk per word */
     enum stream_shape stream_shape;
     bool no_echo;
+    bool list_in_one; /* a prompt list answered with one object (OpenAI, vLLM) */
     long embedding_dim;
     struct fault_rate fault_rates[MAX_RATED_FAULTS];
     size_t fault_rate_count;
