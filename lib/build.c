@@ -18,7 +18,6 @@
 #include "callback.h"
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,25 +97,12 @@ static void keep_doc(assay_suite *s, assay__doc *doc)
     s->extras->docs[s->extras->n_docs++] = doc;
 }
 
-/* config_hash := SHA-256(config_hash, what, text). */
+/* config_hash := SHA-256(config_hash, what, text), the text NUL-ended. */
 static assay_status mix_hash(assay_suite *s, const char *what,
                              const char *text, assay_error *err)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-             EVP_DigestUpdate(ctx, s->config_hash, strlen(s->config_hash)) &&
-             EVP_DigestUpdate(ctx, what, strlen(what) + 1) &&
-             EVP_DigestUpdate(ctx, text ? text : "", text ? strlen(text) : 0) &&
-             EVP_DigestFinal_ex(ctx, digest, &len);
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
-                            "SHA-256 is not available");
-    for (unsigned int i = 0; i < len && i < 32; i++)
-        snprintf(s->config_hash + 2 * i, 3, "%02x", digest[i]);
-    return ASSAY_OK;
+    const char *parts[] = {text ? text : ""};
+    return assay__suite_mix_hash(s, what, parts, 1, err);
 }
 
 /* Mixes a node's JSON text into the hash. */

@@ -902,6 +902,12 @@ struct assay_suite {
  * another document than the suite's) into `t`, as a suite file's entry
  * is read, unknown keys included; the suite's defaults do not apply.
  */
+/* config_hash := SHA-256(config_hash, what, each of `names`), every text
+   NUL-ended: what changes a suite after loading changes its hash, so that
+   records of different suites are never resumed or merged together. */
+assay_status assay__suite_mix_hash(assay_suite *s, const char *what,
+                                   const char *const *names, size_t n,
+                                   assay_error *err);
 assay_status assay__suite_load_target(assay_suite *s, const assay__doc *doc,
                                       const cJSON *node, assay__target *t,
                                       assay_error *err);

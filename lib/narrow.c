@@ -13,33 +13,9 @@
  */
 #include "internal.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* config_hash := SHA-256(config_hash, what, the names). */
-static assay_status mix_hash(assay_suite *s, const char *what,
-                             const char *const *names, size_t n,
-                             assay_error *err)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-             EVP_DigestUpdate(ctx, s->config_hash, strlen(s->config_hash)) &&
-             EVP_DigestUpdate(ctx, what, strlen(what) + 1);
-    for (size_t i = 0; ok && i < n; i++)
-        ok = EVP_DigestUpdate(ctx, names[i], strlen(names[i]) + 1);
-    ok = ok && EVP_DigestFinal_ex(ctx, digest, &len);
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
-                            "SHA-256 is not available");
-    for (unsigned int i = 0; i < len && i < 32; i++)
-        snprintf(s->config_hash + 2 * i, 3, "%02x", digest[i]);
-    return ASSAY_OK;
-}
 
 /* Mixes the names kept, in the suite's order, so that the order they were
    given in does not matter. */
@@ -52,7 +28,7 @@ mix_kept(assay_suite *s, const char *what, size_t n,
         return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0, "out of memory");
     for (size_t i = 0; i < n; i++)
         names[i] = name_of(s, i);
-    assay_status st = mix_hash(s, what, names, n, err);
+    assay_status st = assay__suite_mix_hash(s, what, names, n, err);
     free(names);
     return st;
 }
@@ -165,5 +141,5 @@ assay_status assay_suite_set_repeat(assay_suite *s, int repeat,
     char text[16];
     snprintf(text, sizeof text, "%d", repeat);
     const char *names[] = {text};
-    return mix_hash(s, "repeat", names, 1, err);
+    return assay__suite_mix_hash(s, "repeat", names, 1, err);
 }

@@ -1527,6 +1527,28 @@ assay_status assay__suite_load_target(assay_suite *s, const assay__doc *doc,
     return st;
 }
 
+assay_status assay__suite_mix_hash(assay_suite *s, const char *what,
+                                   const char *const *names, size_t n,
+                                   assay_error *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(ctx, s->config_hash, strlen(s->config_hash)) &&
+             EVP_DigestUpdate(ctx, what, strlen(what) + 1);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(ctx, names[i], strlen(names[i]) + 1);
+    ok = ok && EVP_DigestFinal_ex(ctx, digest, &len);
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return assay__error(err, ASSAY_ERR_NOMEM, NULL, 0, 0,
+                            "SHA-256 is not available");
+    for (unsigned int i = 0; i < len && i < 32; i++)
+        snprintf(s->config_hash + 2 * i, 3, "%02x", digest[i]);
+    return ASSAY_OK;
+}
+
 /* What assay_suite_free does to one target or prompt, for narrow.c. */
 void assay__target_release(assay__target *t)
 {

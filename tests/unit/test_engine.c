@@ -44,6 +44,19 @@ static void on_done(assay__transfer *t, void *user_data)
         f->http_errors++;
 }
 
+/* Submits one chat request whose transfer carries `f`. */
+static void submit_hello(assay__engine *e, const assay__endpoint *endpoint,
+                         finished *f)
+{
+    assay__transfer *t = assay__engine_transfer(e);
+    assert_non_null(t);
+    t->user = f;
+    assay__buf_puts(&t->request_body,
+                    "{\"model\":\"m\",\"messages\":[{\"role\":"
+                    "\"user\",\"content\":\"hello\"}]}");
+    assert_int_equal(assay__engine_submit(e, t, endpoint), ASSAY_OK);
+}
+
 /* Sends `n` chat requests, `in_flight` at a time, and waits for all. */
 static void send_all(const char *url, int n, int in_flight, long timeout_ms,
                      size_t max_response, finished *f)
@@ -60,13 +73,7 @@ static void send_all(const char *url, int n, int in_flight, long timeout_ms,
     int sent = 0;
     while (sent < n || assay__engine_in_flight(e) > 0) {
         while (sent < n && assay__engine_in_flight(e) < (size_t)in_flight) {
-            assay__transfer *t = assay__engine_transfer(e);
-            assert_non_null(t);
-            t->user = f;
-            assay__buf_puts(&t->request_body,
-                            "{\"model\":\"m\",\"messages\":[{\"role\":"
-                            "\"user\",\"content\":\"hello\"}]}");
-            assert_int_equal(assay__engine_submit(e, t, &endpoint), ASSAY_OK);
+            submit_hello(e, &endpoint, f);
             sent++;
         }
         assert_int_equal(assay__engine_step(e, 100), ASSAY_OK);
@@ -109,14 +116,8 @@ static void test_collect_then_deliver(void **state)
                                            NULL, 0, &headers),
                      ASSAY_OK);
     assay__endpoint endpoint = {url, headers, true};
-    for (int i = 0; i < 8; i++) {
-        assay__transfer *t = assay__engine_transfer(e);
-        t->user = &f;
-        assay__buf_puts(&t->request_body,
-                        "{\"model\":\"m\",\"messages\":[{\"role\":"
-                        "\"user\",\"content\":\"hello\"}]}");
-        assert_int_equal(assay__engine_submit(e, t, &endpoint), ASSAY_OK);
-    }
+    for (int i = 0; i < 8; i++)
+        submit_hello(e, &endpoint, &f);
     for (int turns = 0; assay__engine_in_flight(e) > 0 && turns < 1000;
          turns++)
         assert_int_equal(assay__engine_collect(e, 100), ASSAY_OK);
