@@ -210,21 +210,35 @@ static void place_of(const pf_src *src, const cJSON *node, bool at_key,
     *col = known ? c : 0;
 }
 
+/* A message about `node`: the text from `fmt` and where it stands. */
+typedef struct pf_said {
+    char what[900];
+    const char *file;
+    long line;
+    int col;
+} pf_said;
+
+static void say(pf_said *out, const pf_src *src, const cJSON *node,
+                bool at_key, const char *fmt, va_list ap)
+    ASSAY__PRINTF(5, 0);
+static void say(pf_said *out, const pf_src *src, const cJSON *node,
+                bool at_key, const char *fmt, va_list ap)
+{
+    vsnprintf(out->what, sizeof out->what, fmt, ap);
+    place_of(src, node, at_key, &out->file, &out->line, &out->col);
+}
+
 static void issue(pf *p, const pf_src *src, const cJSON *node, bool at_key,
                   const char *fmt, ...) ASSAY__PRINTF(5, 6);
 static void issue(pf *p, const pf_src *src, const cJSON *node, bool at_key,
                   const char *fmt, ...)
 {
-    char what[300];
+    pf_said said = {.line = 0};
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    say(&said, src, node, at_key, fmt, ap);
     va_end(ap);
-    const char *file;
-    long line;
-    int col;
-    place_of(src, node, at_key, &file, &line, &col);
-    issue_at(p, file, line, col, "%s", what);
+    issue_at(p, said.file, said.line, said.col, "%s", said.what);
 }
 
 /* A mistake in the config: an error at `node`, or at the record's line. */
@@ -233,17 +247,13 @@ static assay_status fail(pf *p, const pf_src *src, const cJSON *node,
 static assay_status fail(pf *p, const pf_src *src, const cJSON *node,
                          const char *fmt, ...)
 {
-    char what[900];
+    pf_said said = {.line = 0};
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    say(&said, src, node, false, fmt, ap);
     va_end(ap);
-    const char *file;
-    long line;
-    int col;
-    place_of(src, node, false, &file, &line, &col);
-    return assay__error(p->err, ASSAY_ERR_SUITE, file, (int)line, col, "%s",
-                        what);
+    return assay__error(p->err, ASSAY_ERR_SUITE, said.file, (int)said.line,
+                        said.col, "%s", said.what);
 }
 
 /* The config's own places first, in the order of the file. */
