@@ -1345,8 +1345,10 @@ assay_status assay__journal_result(assay__journal *j, const assay__result *r,
 assay_status assay__journal_summary(assay__journal *j,
                                     const assay_summary *summary,
                                     assay_error *err);
-/* Pushes what is buffered to the file (once per batch of results). */
+/* Pushes what is buffered to the file. */
 assay_status assay__journal_flush(assay__journal *j, assay_error *err);
+/* Whether lines were written since the last flush. */
+bool assay__journal_unflushed(const assay__journal *j);
 
 /* ------------------------------------------------------------ pending.c */
 

@@ -36,6 +36,7 @@ struct assay__journal {
     assay__buf line;
     cJSON *header_extra; /* fields added to the header, or NULL */
     bool interrupted;    /* said on the summary line */
+    bool unflushed;      /* lines written since the last flush */
 };
 
 static assay_status write_error(const assay__journal *j, int e,
@@ -67,8 +68,9 @@ static assay_status open_mode(const char *path, const char *mode,
         free(j);
         return ASSAY_ERR_IO;
     }
-    /* Lines reach the file at each flush (once per batch of results);
-       a larger buffer makes that one write instead of many. */
+    /* Lines reach the file at each flush (see the run's loop) or when
+       this buffer fills; a larger one makes that one write instead of
+       many. */
     setvbuf(j->file, NULL, _IOFBF, (size_t)64 << 10);
     *out = j;
     return ASSAY_OK;
@@ -102,7 +104,13 @@ assay_status assay__journal_flush(assay__journal *j, assay_error *err)
 {
     if (fflush(j->file) != 0 || ferror(j->file))
         return write_error(j, errno, err);
+    j->unflushed = false;
     return ASSAY_OK;
+}
+
+bool assay__journal_unflushed(const assay__journal *j)
+{
+    return j && j->unflushed;
 }
 
 assay_status assay__journal_close(assay__journal *j, assay_error *err)
@@ -128,6 +136,7 @@ static assay_status emit(assay__journal *j, assay_error *err)
                             "a result line is too large to write");
     if (fwrite(j->line.data, 1, j->line.len, j->file) != j->line.len)
         return write_error(j, errno, err);
+    j->unflushed = true;
     assay__buf_reset(&j->line);
     return ASSAY_OK;
 }

@@ -27,6 +27,10 @@
 /* Answers that came in together, from which the next requests are sent
    before the answers are scored (see loop). */
 #define WAVE_MIN 32
+/* How long a result may wait in memory before the record is flushed: at
+   most this much is lost to a crash, besides what is in flight, and a run
+   of many fast requests writes once per interval, not once per batch. */
+#define FLUSH_EVERY_MS 5.0
 
 typedef struct run_job run_job;
 
@@ -92,6 +96,7 @@ struct assay_run {
     size_t max_response;
     double deadline_ms; /* for the whole run; 0: none */
     double deadline_at; /* when it passes, on the engine's clock */
+    double flushed_at;  /* the last flush of the outputs */
     char *record_path;
     assay_env_fn env;
     void *env_data;
@@ -1925,12 +1930,14 @@ static bool work_left(const assay_run *run)
     return run->n_waiting > 0 || run->current || !run->dataset_done;
 }
 
-/* What the last batch of results wrote goes to disk: the record, so a
-   killed run loses only what was in flight, and the cache. */
+/* What the last results wrote goes to disk: the record, so a killed run
+   loses only what was in flight and what came in since the last flush,
+   and the cache. */
 static void flush_outputs(assay_run *run)
 {
     assay_error err;
     assay_status st;
+    run->flushed_at = assay__now_ms();
     if (run->journal &&
         (st = assay__journal_flush(run->journal, &err)) != ASSAY_OK)
         stop_run(run, st, &err);
@@ -1974,16 +1981,29 @@ static void check_control(assay_run *run)
     }
 }
 
+/* How long the loop may wait for the wire: no longer than until the
+   next request is due, nor past the moment unflushed results must be
+   flushed. */
+static int loop_wait_ms(const assay_run *run)
+{
+    int wait = wait_ms(run);
+    if (!assay__journal_unflushed(run->journal))
+        return wait;
+    double due = run->flushed_at + FLUSH_EVERY_MS - assay__now_ms();
+    return due <= 0 ? 0 : due < wait ? (int)ceil(due) : wait;
+}
+
 static void loop(assay_run *run)
 {
     run->deadline_at = assay__now_ms() + run->deadline_ms;
+    run->flushed_at = assay__now_ms();
     for (;;) {
         check_deadline(run);
         check_control(run);
         fill_the_wire(run);
         if (!work_left(run))
             return;
-        if (assay__engine_collect(run->engine, wait_ms(run)) != ASSAY_OK)
+        if (assay__engine_collect(run->engine, loop_wait_ms(run)) != ASSAY_OK)
             stop_run(run, ASSAY_ERR_TRANSPORT, NULL);
         /* When a wave of answers came in at once (a slow server and many
            in flight), the next requests go out before the wave is scored,
@@ -1996,7 +2016,8 @@ static void loop(assay_run *run)
         }
         assay__engine_deliver(run->engine);
         collect_calls(run);
-        flush_outputs(run);
+        if (assay__now_ms() - run->flushed_at >= FLUSH_EVERY_MS)
+            flush_outputs(run);
     }
 }
 
