@@ -266,6 +266,21 @@ void assay__engine_recycle(assay__engine *e, assay__transfer *pub)
     e->free_list = t;
 }
 
+struct Curl_URL *assay__engine_parse_url(const char *url)
+{
+    CURLU *u = curl_url();
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        u = NULL;
+    }
+    return u;
+}
+
+void assay__engine_url_free(struct Curl_URL *parsed)
+{
+    curl_url_cleanup(parsed);
+}
+
 void assay__engine_headers_free(struct curl_slist *headers)
 {
     for (struct curl_slist *h = headers; h; h = h->next)
@@ -319,7 +334,11 @@ assay_status assay__engine_submit(assay__engine *e, assay__transfer *pub,
     CURL *c = t->easy;
     /* The handle keeps its fixed options (set_fixed_options); these are
        what one request may change from the last on the same handle. */
-    curl_easy_setopt(c, CURLOPT_URL, ep->url);
+    /* A parsed URL overrides the string; NULL clears one that an earlier
+       request on this handle set. */
+    curl_easy_setopt(c, CURLOPT_CURLU, ep->parsed);
+    if (!ep->parsed)
+        curl_easy_setopt(c, CURLOPT_URL, ep->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, ep->headers);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, pub->request_body.data);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -1227,13 +1227,24 @@ assay__transfer *assay__engine_transfer(assay__engine *e);
 /* Gives a transfer back without submitting it. */
 void assay__engine_recycle(assay__engine *e, assay__transfer *t);
 struct curl_slist;
+struct Curl_URL;
 
 /* Where and how a transfer goes; the run keeps one per target. */
 typedef struct assay__endpoint {
     const char *url;
+    struct Curl_URL *parsed; /* url, from assay__engine_parse_url, or NULL */
     const struct curl_slist *headers; /* from assay__engine_headers */
     bool verify_tls;
 } assay__endpoint;
+
+/*
+ * The url parsed once for all the requests to it (libcurl otherwise
+ * parses it again for each), or NULL when libcurl's parser refuses it
+ * (then the url itself is sent, and the first request says what is
+ * wrong with it, as libcurl would) or without memory.
+ */
+struct Curl_URL *assay__engine_parse_url(const char *url);
+void assay__engine_url_free(struct Curl_URL *parsed);
 
 /*
  * The request headers of a target: JSON content type, the credential as

@@ -184,6 +184,7 @@ static void release_target(run_target *t)
     cJSON_Delete(t->params);
     free(t->base_url);
     free(t->url);
+    assay__engine_url_free(t->endpoint.parsed);
     memset(t, 0, sizeof *t);
 }
 
@@ -385,8 +386,10 @@ static assay_status resolve_target(assay_run *run, const assay__target *t,
         st = stream_params(rt, t->params);
     if (st == ASSAY_OK)
         st = merge_extra(rt, t->conn.extra);
-    rt->endpoint = (assay__endpoint){rt->url, rt->headers,
+    rt->endpoint = (assay__endpoint){rt->url, NULL, rt->headers,
                                      t->conn.verify_tls};
+    if (st == ASSAY_OK)
+        rt->endpoint.parsed = assay__engine_parse_url(rt->url);
     int window = t->conn.max_concurrency && t->conn.max_concurrency <
                                                 run->concurrency
                      ? t->conn.max_concurrency

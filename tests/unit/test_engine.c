@@ -57,7 +57,8 @@ static void submit_hello(assay__engine *e, const assay__endpoint *endpoint,
     assert_int_equal(assay__engine_submit(e, t, endpoint), ASSAY_OK);
 }
 
-/* Sends `n` chat requests, `in_flight` at a time, and waits for all. */
+/* Sends `n` chat requests, `in_flight` at a time, and waits for all; the
+   URL is parsed once, as the run does. */
 static void send_all(const char *url, int n, int in_flight, long timeout_ms,
                      size_t max_response, finished *f)
 {
@@ -69,7 +70,11 @@ static void send_all(const char *url, int n, int in_flight, long timeout_ms,
     assert_int_equal(assay__engine_headers("Authorization", "Bearer sk-test",
                                            NULL, 0, &headers),
                      ASSAY_OK);
-    assay__endpoint endpoint = {url, headers, true};
+    assay__endpoint endpoint = {.url = url,
+                                .parsed = assay__engine_parse_url(url),
+                                .headers = headers,
+                                .verify_tls = true};
+    assert_non_null(endpoint.parsed);
     int sent = 0;
     while (sent < n || assay__engine_in_flight(e) > 0) {
         while (sent < n && assay__engine_in_flight(e) < (size_t)in_flight) {
@@ -80,6 +85,7 @@ static void send_all(const char *url, int n, int in_flight, long timeout_ms,
     }
     assay__engine_free(e);
     assay__engine_headers_free(headers);
+    assay__engine_url_free(endpoint.parsed);
 }
 
 static void test_many_in_flight(void **state)
@@ -115,7 +121,8 @@ static void test_collect_then_deliver(void **state)
     assert_int_equal(assay__engine_headers("Authorization", "Bearer sk-test",
                                            NULL, 0, &headers),
                      ASSAY_OK);
-    assay__endpoint endpoint = {url, headers, true};
+    assay__endpoint endpoint = {.url = url, .headers = headers,
+                                .verify_tls = true};
     for (int i = 0; i < 8; i++)
         submit_hello(e, &endpoint, &f);
     for (int turns = 0; assay__engine_in_flight(e) > 0 && turns < 1000;
@@ -179,6 +186,63 @@ static void test_refused_timeout_and_cap(void **state)
     assert_string_equal(f.last_error, "the response is larger than 64 bytes");
 }
 
+/* Sends one request on the engine's one handle and waits for it. */
+static void send_one(assay__engine *e, const assay__endpoint *endpoint,
+                     finished *f)
+{
+    int before = f->count;
+    submit_hello(e, endpoint, f);
+    while (assay__engine_in_flight(e) > 0)
+        assert_int_equal(assay__engine_step(e, 100), ASSAY_OK);
+    assert_int_equal(f->count, before + 1);
+    assert_int_equal(f->last_status, 200);
+}
+
+/* A pooled handle goes where each request says, whether its URL came
+   parsed or as a string, whatever the last request on it used. */
+static void test_parsed_and_plain_urls(void **state)
+{
+    (void)state;
+    fake_server a, b;
+    const char *to_a[] = {"--default-reply", "from A", NULL};
+    const char *to_b[] = {"--default-reply", "from B", NULL};
+    assert_int_equal(fake_server_start(&a, to_a), 0);
+    assert_int_equal(fake_server_start(&b, to_b), 0);
+    char url_a[128], url_b[128];
+    snprintf(url_a, sizeof url_a, "%s/chat/completions", a.base_url);
+    snprintf(url_b, sizeof url_b, "%s/chat/completions", b.base_url);
+    finished f = {0};
+    assay__engine *e;
+    assert_int_equal(assay__engine_new(1, 10000, 1 << 20, on_done, &f, &e),
+                     ASSAY_OK);
+    struct curl_slist *headers;
+    assert_int_equal(assay__engine_headers("Authorization", "Bearer sk-test",
+                                           NULL, 0, &headers),
+                     ASSAY_OK);
+    assay__endpoint parsed_a = {.url = url_a,
+                                .parsed = assay__engine_parse_url(url_a),
+                                .headers = headers};
+    assay__endpoint plain_b = {.url = url_b, .headers = headers};
+    assert_non_null(parsed_a.parsed);
+
+    send_one(e, &parsed_a, &f);
+    assert_non_null(strstr(f.last_body, "from A"));
+    send_one(e, &plain_b, &f);
+    assert_non_null(strstr(f.last_body, "from B"));
+    send_one(e, &parsed_a, &f);
+    assert_non_null(strstr(f.last_body, "from A"));
+
+    /* What libcurl's parser refuses is left to the request to report. */
+    assert_null(assay__engine_parse_url("127.0.0.1:1/no-scheme"));
+    assert_null(assay__engine_parse_url("http://"));
+
+    assay__engine_free(e);
+    assay__engine_headers_free(headers);
+    assay__engine_url_free(parsed_a.parsed);
+    fake_server_stop(&b);
+    fake_server_stop(&a);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -187,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_collect_then_deliver),
         cmocka_unit_test(test_http_error_status),
         cmocka_unit_test(test_refused_timeout_and_cap),
+        cmocka_unit_test(test_parsed_and_plain_urls),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
