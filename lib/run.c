@@ -1915,10 +1915,16 @@ static void fill_the_wire(assay_run *run)
     }
 }
 
-/* How long the loop may sleep: until the next queued job is due. */
+/*
+ * How long the loop may sleep: until the next queued job is due. With
+ * every slot taken, a job that is due (a retry whose backoff ended, or one
+ * a finished request woke) cannot go before a request finishes, and a
+ * finishing request ends the wait: without that, the loop spun for as
+ * long as the slots stayed full.
+ */
 static int wait_ms(const assay_run *run)
 {
-    if (!run->n_waiting || isinf(run->waiting[0]->due_ms))
+    if (!run->n_waiting || isinf(run->waiting[0]->due_ms) || wire_full(run))
         return 1000;
     double ms = run->waiting[0]->due_ms - assay__now_ms();
     return ms <= 0 ? 0 : ms >= 1000 ? 1000 : (int)ceil(ms);

@@ -68,4 +68,42 @@ for target in plain streamed; do
         "$(tail -n1 "$RECORD" | jq -c "[.groups[] | select(.target == \"$target\") | .attempts, .retries]")"
 done
 
+
+# A retry that comes due while every slot is taken waits for a slot, and
+# the loop sleeps meanwhile: "flaky" fails once and its retry waits about
+# 1.5 s for one of the two slow requests. The loop once spun through that
+# wait, as much CPU time as wall time; a sleeping one needs a few tens of
+# milliseconds (under memcheck, far more: not measured then).
+cat >"$SCRATCH/idle.jsonl" <<'CASES'
+{"id":"flaky","question":"flaky"}
+{"id":"s1","question":"slow 1"}
+{"id":"s2","question":"slow 2"}
+{"id":"s3","question":"slow 3"}
+CASES
+cat >"$SCRATCH/idle_answers.jsonl" <<'ANSWERS'
+{"contains": "flaky", "reply": "ok", "fault": "500", "fail_times": 1}
+{"contains": "slow", "reply": "ok", "delay_ms": 1500}
+ANSWERS
+cat >"$SCRATCH/idle.yaml" <<'SUITE'
+name: idle
+targets:
+  - model: m
+prompt: "{{question}}"
+dataset: idle.jsonl
+checks:
+  - contains: ok
+SUITE
+start_server --answers "$SCRATCH/idle_answers.jsonl"
+TIMEFORMAT='%U %S'
+{ time OPENAI_BASE_URL=$BASE_URL run_assay run "$SCRATCH/idle.yaml" -j 2 \
+    -o "$SCRATCH/idle_run.jsonl"; } 2>"$SCRATCH/idle_time"
+expect_eq "waiting: the exit code" 0 "$CODE"
+expect_eq "waiting: flaky was retried" 2 \
+    "$(jq_of "$SCRATCH/idle_run.jsonl" '.[] | select(.case == "flaky") | .attempts')"
+if [ -z "${ASSAY_WRAPPER:-}" ]; then
+    CPU=$(awk '{ print $1 + $2 }' "$SCRATCH/idle_time")
+    expect_eq "waiting for a slot costs no CPU ($CPU s)" true \
+        "$(awk -v c="$CPU" 'BEGIN { print (c < 0.5) ? "true" : "false" }')"
+fi
+
 finish
