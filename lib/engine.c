@@ -35,11 +35,6 @@ struct assay__engine {
     engine_transfer *free_list;
     engine_transfer *live; /* the transfers in flight, for abort_all */
     size_t in_flight;
-    /* Finished transfers waiting for assay__engine_deliver, oldest first
-       (linked through next_free); only while `collecting`. */
-    engine_transfer *finished, *finished_tail;
-    size_t n_finished;
-    bool collecting;
 };
 
 double assay__now_ms(void)
@@ -431,17 +426,6 @@ static void finish(assay__engine *e, CURL *easy, CURLcode rc)
     t->pub.latency_ms = (double)total_us / 1000.0;
     if (rc != CURLE_OK)
         describe_failure(t, rc);
-
-    if (e->collecting) {
-        t->next_free = NULL;
-        if (e->finished_tail)
-            e->finished_tail->next_free = t;
-        else
-            e->finished = t;
-        e->finished_tail = t;
-        e->n_finished++;
-        return;
-    }
     e->done(&t->pub, e->user_data);
     assay__engine_recycle(e, &t->pub);
 }
@@ -472,37 +456,4 @@ assay_status assay__engine_step(assay__engine *e, int wait_ms)
         return ASSAY_ERR_TRANSPORT;
     drain_finished(e);
     return ASSAY_OK;
-}
-
-assay_status assay__engine_collect(assay__engine *e, int wait_ms)
-{
-    e->collecting = true;
-    assay_status st = assay__engine_step(e, wait_ms);
-    e->collecting = false;
-    return st;
-}
-
-void assay__engine_kick(assay__engine *e)
-{
-    int running = 0;
-    if (e->in_flight > 0) /* an error shows again at the next step */
-        (void)curl_multi_perform(e->multi, &running);
-}
-
-size_t assay__engine_collected(const assay__engine *e)
-{
-    return e->n_finished;
-}
-
-void assay__engine_deliver(assay__engine *e)
-{
-    while (e->finished) {
-        engine_transfer *t = e->finished;
-        e->n_finished--;
-        e->finished = t->next_free;
-        if (!e->finished)
-            e->finished_tail = NULL;
-        e->done(&t->pub, e->user_data);
-        assay__engine_recycle(e, &t->pub);
-    }
 }

@@ -1282,18 +1282,6 @@ double assay__now_ms(void);
  * when the callback returns.
  */
 assay_status assay__engine_step(assay__engine *e, int wait_ms);
-/*
- * The same, but the finished transfers wait (no longer in flight, so their
- * slots may be filled) until assay__engine_deliver calls the done callback
- * for each. Between the two the owner submits the next requests and
- * assay__engine_kick sends them, so the wire is not idle while the replies
- * that came in are scored.
- */
-assay_status assay__engine_collect(assay__engine *e, int wait_ms);
-void assay__engine_kick(assay__engine *e);
-void assay__engine_deliver(assay__engine *e);
-/* How many finished transfers wait for assay__engine_deliver. */
-size_t assay__engine_collected(const assay__engine *e);
 
 /* ------------------------------------------------------------ journal.c */
 

@@ -24,9 +24,6 @@
 
 #define DEFAULT_BASE_URL "https://api.openai.com/v1"
 #define DEFAULT_MAX_RESPONSE ((size_t)8 << 20)
-/* Answers that came in together, from which the next requests are sent
-   before the answers are scored (see loop). */
-#define WAVE_MIN 32
 /* How long a result may wait in memory before the record is flushed: at
    most this much is lost to a crash, besides what is in flight, and a run
    of many fast requests writes once per interval, not once per batch. */
@@ -2012,18 +2009,8 @@ static void loop(assay_run *run)
         fill_the_wire(run);
         if (!work_left(run))
             return;
-        if (assay__engine_collect(run->engine, loop_wait_ms(run)) != ASSAY_OK)
+        if (assay__engine_step(run->engine, loop_wait_ms(run)) != ASSAY_OK)
             stop_run(run, ASSAY_ERR_TRANSPORT, NULL);
-        /* When a wave of answers came in at once (a slow server and many
-           in flight), the next requests go out before the wave is scored,
-           so that the wire is not idle for as long as scoring takes. A
-           few answers are scored at once: sending first would cost more
-           than it saves. */
-        if (assay__engine_collected(run->engine) >= WAVE_MIN) {
-            fill_the_wire(run);
-            assay__engine_kick(run->engine);
-        }
-        assay__engine_deliver(run->engine);
         collect_calls(run);
         if (assay__now_ms() - run->flushed_at >= FLUSH_EVERY_MS)
             flush_outputs(run);

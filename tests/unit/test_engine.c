@@ -104,45 +104,6 @@ static void test_many_in_flight(void **state)
     assert_non_null(strstr(f.last_body, "I don't know."));
 }
 
-/* Collected transfers leave their slots free at once but reach the done
-   callback only when delivered, each once, in the order they finished. */
-static void test_collect_then_deliver(void **state)
-{
-    (void)state;
-    fake_server fs;
-    assert_int_equal(fake_server_start(&fs, NULL), 0);
-    char url[128];
-    snprintf(url, sizeof url, "%s/chat/completions", fs.base_url);
-    finished f = {0};
-    assay__engine *e;
-    assert_int_equal(assay__engine_new(8, 10000, 1 << 20, on_done, &f, &e),
-                     ASSAY_OK);
-    struct curl_slist *headers;
-    assert_int_equal(assay__engine_headers("Authorization", "Bearer sk-test",
-                                           NULL, 0, &headers),
-                     ASSAY_OK);
-    assay__endpoint endpoint = {.url = url, .headers = headers,
-                                .verify_tls = true};
-    for (int i = 0; i < 8; i++)
-        submit_hello(e, &endpoint, &f);
-    for (int turns = 0; assay__engine_in_flight(e) > 0 && turns < 1000;
-         turns++)
-        assert_int_equal(assay__engine_collect(e, 100), ASSAY_OK);
-    assert_int_equal(assay__engine_in_flight(e), 0);
-    assert_int_equal(f.count, 0);
-    assert_int_equal(assay__engine_collected(e), 8);
-    assay__engine_kick(e); /* nothing in flight: a no-op */
-    assay__engine_deliver(e);
-    assert_int_equal(f.count, 8);
-    assert_int_equal(f.ok, 8);
-    assert_int_equal(assay__engine_collected(e), 0);
-    assay__engine_deliver(e);
-    assert_int_equal(f.count, 8);
-    assay__engine_free(e);
-    assay__engine_headers_free(headers);
-    fake_server_stop(&fs);
-}
-
 static void test_http_error_status(void **state)
 {
     (void)state;
@@ -248,7 +209,6 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_in_flight),
-        cmocka_unit_test(test_collect_then_deliver),
         cmocka_unit_test(test_http_error_status),
         cmocka_unit_test(test_refused_timeout_and_cap),
         cmocka_unit_test(test_parsed_and_plain_urls),
