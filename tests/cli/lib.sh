@@ -20,6 +20,11 @@ cleanup() {
     rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
+# Each test works in its own folder, so that what a run keeps relative to
+# the working directory (the response cache in .assay/, records named by
+# default) is its own: tests run in parallel, and one's cached answers
+# would be another's hits.
+cd "$SCRATCH" || exit 1
 
 # start_server ARGS...: starts the fake server on port 0 and sets PORT and
 # BASE_URL from the "port N" line it prints when ready.

@@ -11,7 +11,6 @@
 # checked for shape only.
 . "$(dirname "$0")/lib.sh"
 : "${YAML_TO_JSON:?YAML_TO_JSON must name the yaml_to_json program}"
-cd "$SCRATCH" || exit 1
 
 CI_DIR=$SOURCE_ROOT/examples/ci
 GITHUB_YML=$CI_DIR/github-actions.yml

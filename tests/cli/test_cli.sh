@@ -4,7 +4,6 @@
 # wins; --target, --prompt, --repeat; --dry-run and --max-cost; and an
 # unwritable record refused before a single request is sent.
 . "$(dirname "$0")/lib.sh"
-cd "$SCRATCH" || exit 1
 
 LOG=$SCRATCH/requests.jsonl
 requests() { if [ -f "$LOG" ]; then wc -l <"$LOG" | tr -d ' '; else echo 0; fi; }

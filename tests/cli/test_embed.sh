@@ -7,7 +7,6 @@
 # fails the gate; a missing dataset is a bad input. Under
 # `meson test --setup valgrind` ASSAY_WRAPPER runs the program in memcheck.
 . "$(dirname "$0")/lib.sh"
-cd "$SCRATCH" || exit 1
 
 : "${EXAMPLES_BUILD:?EXAMPLES_BUILD must name the built examples}"
 DATA=$SOURCE_ROOT/datasets/classification.jsonl

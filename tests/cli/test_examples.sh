@@ -8,7 +8,6 @@
 # questions from datasets/quickstart.jsonl's own answers, so every
 # difference between runs below is one the test made on purpose.
 . "$(dirname "$0")/lib.sh"
-cd "$SCRATCH" || exit 1
 
 EXAMPLES=$SOURCE_ROOT/examples
 DATA=$SOURCE_ROOT/datasets/quickstart.jsonl

@@ -21,7 +21,6 @@
 : "${BUILD_ROOT:?BUILD_ROOT must name the build folder}"
 : "${MESON:?MESON must name the meson command}"
 : "${CC:?CC must name the C compiler}"
-cd "$SCRATCH" || exit 1
 # meson test points LD_LIBRARY_PATH at the build's library; only the
 # installed one may be found here.
 unset LD_LIBRARY_PATH

@@ -5,7 +5,6 @@
 # rate, time left, pass rate, errors, retries and tokens, at most 4 times
 # a second, cleared before the summary. -q shows none of it.
 . "$(dirname "$0")/lib.sh"
-cd "$SCRATCH" || exit 1
 
 if ! command -v script >/dev/null; then
     echo "script(1) from util-linux is needed for the terminal half" >&2

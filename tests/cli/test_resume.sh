@@ -7,7 +7,6 @@
 # target, prompt, repeat) of an uninterrupted run exactly once, and a
 # resume sends only what was missing.
 . "$(dirname "$0")/lib.sh"
-cd "$SCRATCH" || exit 1
 
 for i in $(seq 1 60); do
     printf '{"id": "r%d", "q": "question %d"}\n' "$i" "$i"

@@ -7,7 +7,6 @@
 # one cuts only the newline): the resume cuts that line off and sends its
 # request again.
 . "$(dirname "$0")/lib.sh"
-cd "$SCRATCH" || exit 1
 
 CASES_N=300
 ALL=$((CASES_N * 2))

@@ -5,7 +5,6 @@
 # them into a record whose statistics equal the unsharded run's, and
 # refuses shards that do not belong together.
 . "$(dirname "$0")/lib.sh"
-cd "$SCRATCH" || exit 1
 
 # 50 questions: most answered right, some wrong, some with a server error
 # (errors count apart, and must merge the same way).

@@ -7,7 +7,6 @@
 # summary's attempts and retries must add up; and every case that got an
 # answer must have the result a fault-free run gives it.
 . "$(dirname "$0")/lib.sh"
-cd "$SCRATCH" || exit 1
 
 # Under memcheck everything is some 20 times slower: a smaller soak.
 CASES_N=3000
