@@ -57,6 +57,16 @@ static void submit_hello(assay__engine *e, const assay__endpoint *endpoint,
     assert_int_equal(assay__engine_submit(e, t, endpoint), ASSAY_OK);
 }
 
+/* The headers every request of these tests carries. */
+static struct curl_slist *test_headers(void)
+{
+    struct curl_slist *headers;
+    assert_int_equal(assay__engine_headers("Authorization", "Bearer sk-test",
+                                           NULL, 0, &headers),
+                     ASSAY_OK);
+    return headers;
+}
+
 /* Sends `n` chat requests, `in_flight` at a time, and waits for all; the
    URL is parsed once, as the run does. */
 static void send_all(const char *url, int n, int in_flight, long timeout_ms,
@@ -66,10 +76,7 @@ static void send_all(const char *url, int n, int in_flight, long timeout_ms,
     assert_int_equal(assay__engine_new(in_flight, timeout_ms, max_response,
                                        on_done, f, &e),
                      ASSAY_OK);
-    struct curl_slist *headers;
-    assert_int_equal(assay__engine_headers("Authorization", "Bearer sk-test",
-                                           NULL, 0, &headers),
-                     ASSAY_OK);
+    struct curl_slist *headers = test_headers();
     assay__endpoint endpoint = {.url = url,
                                 .parsed = assay__engine_parse_url(url),
                                 .headers = headers,
@@ -176,10 +183,7 @@ static void test_parsed_and_plain_urls(void **state)
     assay__engine *e;
     assert_int_equal(assay__engine_new(1, 10000, 1 << 20, on_done, &f, &e),
                      ASSAY_OK);
-    struct curl_slist *headers;
-    assert_int_equal(assay__engine_headers("Authorization", "Bearer sk-test",
-                                           NULL, 0, &headers),
-                     ASSAY_OK);
+    struct curl_slist *headers = test_headers();
     assay__endpoint parsed_a = {.url = url_a,
                                 .parsed = assay__engine_parse_url(url_a),
                                 .headers = headers};
