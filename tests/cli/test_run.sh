@@ -66,4 +66,44 @@ expect_eq "json suite exit code" 0 "$CODE"
 expect_eq "json suite outcomes" '[["de",true],["es",false],["fr",true]]' \
     "$(jq_of "$SCRATCH/json.jsonl" '[.[] | select(.type == "result") | [.case, .pass]] | sort')"
 
+
+# A result reaches the record soon after its answer, while other requests
+# are still in flight (a kill then loses only those): "fast" answers at
+# once, "slow" after 3 s, and the fast line must be in the file long
+# before the slow one. Not under memcheck, whose start alone takes
+# seconds.
+if [ -z "${ASSAY_WRAPPER:-}" ]; then
+    cat >"$SCRATCH/durable.jsonl" <<'CASES'
+{"id":"fast","question":"fast"}
+{"id":"slow","question":"slow"}
+CASES
+    cat >"$SCRATCH/durable.yaml" <<'SUITE'
+name: durable
+targets:
+  - model: m
+prompt: "{{question}}"
+dataset: durable.jsonl
+checks:
+  - contains: ok
+SUITE
+    echo '{"contains": "slow", "reply": "ok", "delay_ms": 3000}' \
+        >"$SCRATCH/durable_answers.jsonl"
+    start_server --answers "$SCRATCH/durable_answers.jsonl" --default-reply ok
+    OPENAI_BASE_URL=$BASE_URL "$ASSAY" run "$SCRATCH/durable.yaml" -j 2 -q \
+        -o "$SCRATCH/durable_run.jsonl" >/dev/null 2>&1 &
+    RUN_PID=$!
+    SEEN=false
+    for _ in $(seq 1 16); do
+        sleep 0.05
+        if grep -q '"case":"fast"' "$SCRATCH/durable_run.jsonl" 2>/dev/null; then
+            SEEN=true
+            break
+        fi
+    done
+    wait "$RUN_PID"
+    expect_eq "the fast result is in the record within 0.8 s" true "$SEEN"
+    expect_eq "then both are" 2 \
+        "$(jq_of "$SCRATCH/durable_run.jsonl" '[.[] | select(.type == "result")] | length')"
+fi
+
 finish
