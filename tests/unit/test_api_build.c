@@ -17,23 +17,12 @@
 
 #include <cmocka.h>
 
+#include "api_ok.h"
 #include "fake_server.h" /* test support, not the library's */
 
 #ifndef SOURCE_ROOT
 #define SOURCE_ROOT "."
 #endif
-
-/* Fails the test, showing the error, unless `call` returned ASSAY_OK. */
-#define ok(call)                                                            \
-    do {                                                                    \
-        assay_error e_;                                                     \
-        assay_error_clear(&e_);                                             \
-        assay_status s_ = (call);                                           \
-        if (s_ != ASSAY_OK)                                                 \
-            fail_msg("%s: %s (%s)", #call, e_.message,                      \
-                     assay_status_name(s_));                                \
-    } while (0)
-#define E (&e_)
 
 /* Asserts that the message holds `part`, printing it when not. */
 static void assert_mentions(const assay_error *err, const char *part)

@@ -21,16 +21,7 @@
 
 #include <cmocka.h>
 
-#define ok(call)                                                            \
-    do {                                                                    \
-        assay_error e_;                                                     \
-        assay_error_clear(&e_);                                             \
-        assay_status s_ = (call);                                           \
-        if (s_ != ASSAY_OK)                                                 \
-            fail_msg("%s: %s (%s)", #call, e_.message,                      \
-                     assay_status_name(s_));                                \
-    } while (0)
-#define E (&e_)
+#include "api_ok.h"
 
 static double now_ms(void)
 {
