@@ -328,8 +328,8 @@ assay_status assay__engine_submit(assay__engine *e, assay__transfer *pub,
     engine_transfer *t = (engine_transfer *)pub;
     CURL *c = t->easy;
     /* The handle keeps its fixed options (set_fixed_options); these are
-       what one request may change from the last on the same handle. */
-    /* A parsed URL overrides the string; NULL clears one that an earlier
+       what one request may change from the last on the same handle. A
+       parsed URL overrides the string; NULL clears one that an earlier
        request on this handle set. */
     curl_easy_setopt(c, CURLOPT_CURLU, ep->parsed);
     if (!ep->parsed)
