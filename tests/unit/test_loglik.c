@@ -219,6 +219,17 @@ static const char *request =
     "{\"model\":\"m\",\"prompt\":[\"Q: Paris\",\"Q: Lyon\"],\"echo\":true,"
     "\"logprobs\":1,\"max_tokens\":1,\"temperature\":0}";
 
+/* Reads `body` as the reply to `request` into *r (initialised here),
+   failing the test unless it is read. */
+static void parse_ok(const char *body, assay__response *r)
+{
+    assay__response_init(r);
+    assay_error err;
+    assert_int_equal(assay__loglik_parse(request, strlen(request), 200, body,
+                                         strlen(body), r, &err),
+                     ASSAY_OK);
+}
+
 static const char *choice_json(int index, const char *prompt, double lp)
 {
     static char buf[2][512];
@@ -246,11 +257,7 @@ static void test_parse_one_object(void **state)
              "\"total_tokens\": 8}}",
              b, a);
     assay__response r;
-    assay__response_init(&r);
-    assay_error err;
-    assert_int_equal(assay__loglik_parse(request, strlen(request), 200, body,
-                                         strlen(body), &r, &err),
-                     ASSAY_OK);
+    parse_ok(body, &r);
     assert_int_equal(cJSON_GetArraySize(r.choices), 2);
     const cJSON *first = cJSON_GetArrayItem(r.choices, 0);
     assert_string_equal(cJSON_GetObjectItem(first, "prompt")->valuestring,
@@ -277,11 +284,7 @@ static void test_parse_llama_list(void **state)
              "\"total_tokens\": 4}}]",
              a, b);
     assay__response r;
-    assay__response_init(&r);
-    assay_error err;
-    assert_int_equal(assay__loglik_parse(request, strlen(request), 200, body,
-                                         strlen(body), &r, &err),
-                     ASSAY_OK);
+    parse_ok(body, &r);
     assert_int_equal(cJSON_GetArraySize(r.choices), 2);
     const cJSON *second = cJSON_GetArrayItem(r.choices, 1);
     assert_string_equal(cJSON_GetObjectItem(second, "prompt")->valuestring,

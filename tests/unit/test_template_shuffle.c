@@ -18,17 +18,26 @@
 
 /* ------------------------------------------------------------ helpers */
 
-/* `text` rendered for case `id` with the fields `vars_json`; the caller
-   frees the result. Fails the test on an error. */
-static char *render(const char *text, const char *vars_json, const char *id)
+/* `text` compiled; fails the test on an error. */
+static assay__template *compiled(const char *text)
 {
     assay__template *t = NULL;
     assay_error err;
     assay_error_clear(&err);
     if (assay__template_compile(text, "t.yaml:1:1", &t, &err) != ASSAY_OK)
         fail_msg("compile failed: %s", err.message);
+    return t;
+}
+
+/* `text` rendered for case `id` with the fields `vars_json`; the caller
+   frees the result. Fails the test on an error. */
+static char *render(const char *text, const char *vars_json, const char *id)
+{
+    assay__template *t = compiled(text);
     cJSON *vars = cJSON_Parse(vars_json);
     assert_non_null(vars);
+    assay_error err;
+    assay_error_clear(&err);
     assay__buf out;
     assay__buf_init(&out, 0);
     if (assay__template_render(t, vars, id, &out, &err) != ASSAY_OK)
@@ -53,13 +62,11 @@ static void renders(const char *text, const char *vars_json, const char *id,
 static void render_fails(const char *text, const char *vars_json,
                          const char *part)
 {
-    assay__template *t = NULL;
-    assay_error err;
-    assay_error_clear(&err);
-    if (assay__template_compile(text, "t.yaml:1:1", &t, &err) != ASSAY_OK)
-        fail_msg("compile failed: %s", err.message);
+    assay__template *t = compiled(text);
     cJSON *vars = cJSON_Parse(vars_json);
     assert_non_null(vars);
+    assay_error err;
+    assay_error_clear(&err);
     assay__buf out;
     assay__buf_init(&out, 0);
     assert_int_equal(assay__template_render(t, vars, "c1", &out, &err),
